@@ -1,0 +1,5 @@
+"""``python -m loginkit``."""
+
+from loginkit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,260 @@
+"""The ``loginkit`` command. Renders progress; never decides what a failure is.
+
+Everything for people goes to stderr, so stdout stays clean for ``--json`` and for commands that
+print a value. Start-up is kept light on purpose: this module imports argparse and the flow's
+light half only; the server, HTTP and JWT stacks load after the sign-in link is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from loginkit.errors import CodexHomeError, ErrorKind, LoginError
+from loginkit.profiles import DEFAULT_PORT, OPENAI_CLIENT_ID, OPENAI_ISSUER, Profile
+from loginkit.progress import Failed, LoginPhase
+
+if TYPE_CHECKING:
+    from loginkit.flow import LoginRun, ServerOptions
+
+SUCCESS_MESSAGE = "Signed in. You're good to go."
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130
+
+
+def link_block(auth_url: str, profile: Profile) -> str:
+    return (
+        "If a browser window didn't open, use this link to sign in:\n\n"
+        f"{auth_url}\n\n"
+        f"On a remote or headless machine? Use `{profile.device_login_command}` instead."
+    )
+
+
+class ProgressPrinter:
+    """Prints visible phases to stderr and remembers which failures the person has seen.
+
+    The final "Error logging in" line is suppressed only when the run's *terminal* failure was
+    already shown as a block (the seed hid real errors behind an earlier, unrelated block).
+    """
+
+    def __init__(self, profile: Profile, out: TextIO) -> None:
+        self.profile = profile
+        self.out = out
+        self._shown: list[Failed] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, phase: LoginPhase) -> None:
+        if not phase.is_user_visible():
+            return
+        with self._lock:
+            if isinstance(phase, Failed):
+                self._shown.append(phase)
+            print(phase.render(self.profile), file=self.out, flush=True)
+
+    def text(self, line: str) -> None:
+        with self._lock:
+            print(line, file=self.out, flush=True)
+
+    def already_shown(self, error: LoginError) -> bool:
+        with self._lock:
+            return error.failure is not None and any(f is error.failure for f in self._shown)
+
+
+class JsonPrinter:
+    """``--json``: one JSON object per line on stdout, for wrappers and IDEs."""
+
+    def __init__(self, profile: Profile, out: TextIO) -> None:
+        self.profile = profile
+        self.out = out
+        self._lock = threading.Lock()
+
+    def write(self, record: dict[str, object]) -> None:
+        with self._lock:
+            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.out.flush()
+
+    def __call__(self, phase: LoginPhase) -> None:
+        self.write(
+            {
+                "type": "progress",
+                "phase": phase.id,
+                "visible": phase.is_user_visible(),
+                "text": phase.render(self.profile),
+                **phase.fields(),
+            }
+        )
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="loginkit",
+        description="Sign in from the terminal through your browser (Codex-compatible).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    login = sub.add_parser("login", help="sign in through the browser")
+    login.add_argument(
+        "--issuer", default=OPENAI_ISSUER, help="OAuth issuer base URL (default: %(default)s)"
+    )
+    login.add_argument(
+        "--client-id", default=OPENAI_CLIENT_ID, help="OAuth client id (default: Codex's)"
+    )
+    login.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="loopback callback port; 0 picks a free one (default: %(default)s)",
+    )
+    login.add_argument(
+        "--no-browser", action="store_true", help="print the link but do not open a browser"
+    )
+    login.add_argument(
+        "--codex-home", type=Path, help="credentials directory (default: $CODEX_HOME or ~/.codex)"
+    )
+    login.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="give up when nobody completes the sign-in within this many seconds; 0 waits forever (default: %(default)s)",
+    )
+    login.add_argument("--workspace-id", help="only accept an account of this ChatGPT workspace")
+    login.add_argument("--json", action="store_true", help="progress as JSON lines on stdout")
+    return parser
+
+
+def _codex_home(arg: Path | None) -> Path:
+    if arg is not None:
+        arg.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return arg.resolve()
+    from loginkit.storage import find_codex_home
+
+    return find_codex_home()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "login":
+        return run_login(args)
+    parser.print_help(sys.stderr)
+    return EXIT_FAILURE
+
+
+def run_login(args: argparse.Namespace) -> int:
+    from loginkit.flow import LoginRun, ServerOptions
+    from loginkit.logfile import install_login_log, log_event
+
+    err = sys.stderr
+    try:
+        codex_home = _codex_home(args.codex_home)
+    except (CodexHomeError, OSError) as exc:
+        print(f"Error loading configuration: {exc}", file=err)
+        return EXIT_FAILURE
+    if args.port < 0 or args.port > 65535:
+        print(f"Error logging in: invalid port {args.port} (use 0-65535)", file=err)
+        return EXIT_FAILURE
+
+    login_log = install_login_log(codex_home / "log", warn=err)
+    try:
+        import logging
+
+        log_event(logging.getLogger("loginkit.cli"), logging.INFO, "starting browser login flow")
+        opts = ServerOptions(
+            codex_home=codex_home,
+            client_id=args.client_id,
+            issuer=args.issuer,
+            port=args.port,
+            open_browser=not args.no_browser,
+            forced_chatgpt_workspace_id=args.workspace_id,
+            login_timeout=args.timeout if args.timeout > 0 else None,
+        )
+        profile = opts.resolved_profile
+        if args.json:
+            return _login_json(opts, profile)
+        printer = ProgressPrinter(profile, err)
+        run = LoginRun(opts, printer)
+        try:
+            _drive(run, lambda: printer.text(link_block(run.auth_url, profile)))
+        except _Interrupted as exc:
+            if not printer.already_shown(exc.error):
+                printer.text(f"Error logging in: {exc.error}")
+            return EXIT_INTERRUPTED
+        except LoginError as exc:
+            if not printer.already_shown(exc):
+                printer.text(f"Error logging in: {exc}")
+            return EXIT_FAILURE
+        printer.text(SUCCESS_MESSAGE)
+        return EXIT_OK
+    finally:
+        if login_log is not None:
+            login_log.close()
+
+
+class _Interrupted(Exception):
+    def __init__(self, error: LoginError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _drive(run: LoginRun, show_link: Callable[[], None]) -> None:
+    """Bind, show the link, serve, open the browser, wait. Ctrl-C at any point cancels cleanly.
+
+    Raises :class:`LoginError` for a failed run and :class:`_Interrupted` after Ctrl-C.
+    """
+    from loginkit.flow import LoginServer
+
+    try:
+        run.bind()
+        show_link()
+        run.start()
+        if run.opts.open_browser:
+            run.launch_browser()
+        LoginServer(run).block_until_done()
+        return
+    except KeyboardInterrupt:
+        run.cancel("Login was interrupted", kind=ErrorKind.INTERRUPTED)
+    try:
+        LoginServer(run).block_until_done(timeout=10)
+    except LoginError as exc:
+        raise _Interrupted(exc) from None
+
+
+def _login_json(opts: ServerOptions, profile: Profile) -> int:
+    from loginkit.flow import LoginRun
+
+    printer = JsonPrinter(profile, sys.stdout)
+    run = LoginRun(opts, printer)
+    try:
+        _drive(
+            run,
+            lambda: printer.write(
+                {"type": "auth_url", "url": run.auth_url, "port": run.actual_port}
+            ),
+        )
+    except _Interrupted as exc:
+        printer.write(
+            {"type": "result", "ok": False, "error": str(exc.error), "kind": "interrupted"}
+        )
+        return EXIT_INTERRUPTED
+    except LoginError as exc:
+        record: dict[str, object] = {
+            "type": "result",
+            "ok": False,
+            "error": str(exc),
+            "kind": exc.kind.value,
+        }
+        if exc.failure is not None:
+            record["category"] = exc.failure.category.value
+        printer.write(record)
+        return EXIT_FAILURE
+    printer.write({"type": "result", "ok": True, "message": SUCCESS_MESSAGE})
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Provider profiles: endpoints, client ids, scopes and the words a profile puts in front of people.
+
+A profile is the one place where an app's name, its login commands and its help URL live. The
+progress renderer, the browser pages and the CLI all take their words from here, so the ``openai``
+profile can reproduce the Codex CLI's texts byte for byte while any other provider gets its own.
+This module must stay import-light: the CLI reads it before the sign-in link is printed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+OPENAI_ISSUER = "https://auth.openai.com"
+OPENAI_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
+DEFAULT_PORT = 1455
+DEFAULT_ORIGINATOR = "codex_cli_rs"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything that differs between identity providers and apps.
+
+    Frozen on purpose: a profile is shared by every run in a process. Use :meth:`with_issuer` or
+    :func:`dataclasses.replace` to derive a variant instead of mutating one.
+    """
+
+    name: str
+    issuer: str
+    client_id: str
+    scope: str
+    authorize_path: str = "/oauth/authorize"
+    token_path: str = "/oauth/token"
+    #: Extra authorize parameters, in order, inserted between ``code_challenge_method`` and
+    #: ``state`` (that is where Codex puts its own).
+    extra_authorize_params: tuple[tuple[str, str], ...] = ()
+    #: When set, sent last as ``originator``.
+    originator: str | None = None
+    #: Whether to run the legacy id_token -> API key token exchange after sign-in (Codex only).
+    exchange_api_key: bool = False
+    #: Platform URLs for the success page's "finish setting up" redirect (Codex only).
+    platform_url: str = ""
+    #: Words shown to people.
+    app_name: str = "loginkit"
+    login_command: str = "loginkit login"
+    device_login_command: str = "loginkit login --device-auth"
+    help_url: str = "https://github.com/loginkit/loginkit#troubleshooting"
+    redirect_host: str = "localhost"
+
+    def authorize_endpoint(self, issuer: str | None = None) -> str:
+        """The authorize URL for ``issuer`` (default: the profile's). Used verbatim, no trimming."""
+        return f"{issuer if issuer is not None else self.issuer}{self.authorize_path}"
+
+    def token_endpoint(self, issuer: str | None = None) -> str:
+        """The token URL for ``issuer``; the code exchange, API-key exchange and refresh all use it."""
+        return f"{issuer if issuer is not None else self.issuer}{self.token_path}"
+
+    def with_issuer(self, issuer: str) -> Profile:
+        return replace(self, issuer=issuer)
+
+
+OPENAI = Profile(
+    name="openai",
+    issuer=OPENAI_ISSUER,
+    client_id=OPENAI_CLIENT_ID,
+    scope="openid profile email offline_access api.connectors.read api.connectors.invoke",
+    extra_authorize_params=(
+        ("id_token_add_organizations", "true"),
+        ("codex_cli_simplified_flow", "true"),
+    ),
+    originator=DEFAULT_ORIGINATOR,
+    exchange_api_key=True,
+    platform_url="https://platform.openai.com",
+    app_name="Codex",
+    login_command="codex login",
+    device_login_command="codex login --device-auth",
+    help_url="https://developers.openai.com/codex/auth",
+)
+
+
+def generic_profile(issuer: str, client_id: str) -> Profile:
+    """A plain OpenID Connect profile: standard scopes, no Codex-specific parameters or words."""
+    return Profile(
+        name="generic",
+        issuer=issuer,
+        client_id=client_id,
+        scope="openid profile email offline_access",
+    )
+
+
+def profile_for(issuer: str | None, client_id: str | None) -> Profile:
+    """Pick the profile a sign-in should use.
+
+    Codex's own client id keeps the ``openai`` profile (and its texts) even against another issuer,
+    so a test provider configured like auth.openai.com behaves exactly like the real thing. Any
+    other client id is a generic OpenID Connect client.
+    """
+    if client_id is None or client_id == OPENAI_CLIENT_ID:
+        return OPENAI if issuer is None else OPENAI.with_issuer(issuer)
+    return generic_profile(issuer or OPENAI_ISSUER, client_id)
