@@ -1,0 +1,76 @@
+"""Shared helpers for library-level tests: start a run, talk to its loopback server."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loginkit import LoginPhase, LoginServer, ServerOptions, run_login_server_with_progress
+from loginkit.limits import Timeouts
+from loginkit.progress import Failed
+
+STATE = "test-state-value-0123456789abcdefghijklmno"
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+def http_get(port: int, target: str, *, host: str | None = None, method: str = "GET") -> Response:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.putrequest(method, target, skip_host=True)
+        conn.putheader("Host", host if host is not None else f"127.0.0.1:{port}")
+        conn.endheaders()
+        resp = conn.getresponse()
+        body = resp.read().decode("utf-8", "replace")
+        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, body)
+    finally:
+        conn.close()
+
+
+@dataclass
+class Run:
+    server: LoginServer
+    events: list[LoginPhase] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return self.server.actual_port
+
+    def get(self, target: str, **kw: Any) -> Response:
+        return http_get(self.port, target, **kw)
+
+    def callback(self, query: str) -> Response:
+        return self.get(f"/auth/callback?{query}")
+
+    def failures(self) -> list[Failed]:
+        return [e for e in self.events if isinstance(e, Failed)]
+
+
+def start_run(home: Path, issuer: str, **overrides: Any) -> Run:
+    events: list[LoginPhase] = []
+    options: dict[str, Any] = {
+        "codex_home": home,
+        "issuer": issuer,
+        "port": 0,
+        "open_browser": False,
+        "force_state": STATE,
+        "timeouts": Timeouts.uniform(5.0),
+    }
+    options.update(overrides)
+    server = run_login_server_with_progress(ServerOptions(**options), events.append)
+    return Run(server, events)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -1,0 +1,257 @@
+"""The ``loginkit login`` command as a person runs it: a real process, real stderr, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from syrupy.assertion import SnapshotAssertion
+
+from .fake_issuer import Behaviour, FakeIssuer
+from .helpers import free_port, http_get
+from .snapshot_ext import TextSnapshot
+
+
+@dataclass
+class Cli:
+    proc: subprocess.Popen[str]
+    head: list[str]
+    url: str
+    json_mode: bool = False
+
+    @property
+    def port(self) -> int:
+        return int(
+            parse_qs(urlsplit(self.url).query)["redirect_uri"][0].split(":")[2].split("/")[0]
+        )
+
+    @property
+    def state(self) -> str:
+        return parse_qs(urlsplit(self.url).query)["state"][0]
+
+    def finish(self, timeout: float = 30) -> tuple[int, str, str]:
+        """Wait for exit; returns (code, stdout, stderr), with the lines already read in front.
+
+        The stream that was read line by line must be drained through the same buffered reader
+        (a raw read would lose what its buffer already holds).
+        """
+        self.proc.wait(timeout=timeout)
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        out, err = self.proc.stdout.read(), self.proc.stderr.read()
+        if self.json_mode:
+            return self.proc.returncode, "".join(self.head) + out, err
+        return self.proc.returncode, out, "".join(self.head) + err
+
+
+def env_for(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("CODEX_HOME", "BROWSER")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@contextmanager
+def cli(home: Path, *args: str, json_mode: bool = False) -> Iterator[Cli]:
+    cmd = [sys.executable, "-m", "loginkit", "login", "--codex-home", str(home), *args]
+    if json_mode:
+        cmd.append("--json")
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env_for(home),
+    )
+    stream = proc.stdout if json_mode else proc.stderr
+    assert stream is not None
+    head: list[str] = []
+    url = ""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        if json_mode:
+            record = json.loads(line)
+            head.append(line)
+            if record["type"] == "auth_url":
+                url = record["url"]
+                break
+        else:
+            head.append(line)
+            if line.startswith("http"):
+                url = line.strip()
+                break
+    try:
+        yield Cli(proc, head, url, json_mode)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def normalise(text: str, port: int) -> str:
+    text = re.sub(r"http://127\.0\.0\.1:\d+/oauth/authorize\?\S+", "<AUTH_URL>", text)
+    text = re.sub(r"http://127\.0\.0\.1:\d+", "http://127.0.0.1:<ISSUER_PORT>", text)
+    return text.replace(str(port), "<PORT>")
+
+
+def test_success_transcript(
+    home: Path, fake_issuer: FakeIssuer, snapshot: SnapshotAssertion
+) -> None:
+    with cli(home, "--issuer", fake_issuer.issuer, "--port", "0", "--no-browser") as run:
+        assert http_get(run.port, f"/auth/callback?code=c0de&state={run.state}").status == 302
+        assert http_get(run.port, "/success").status == 200
+        code, out, err = run.finish()
+    assert code == 0
+    assert out == "", "stdout stays clean"
+    assert err.endswith("Signed in. You're good to go.\n")
+    assert normalise(err, run.port) == snapshot(extension_class=TextSnapshot, name="cli_success")
+    assert json.loads((home / "auth.json").read_text())["auth_mode"] == "chatgpt"
+    log = (home / "log" / "codex-login.log").read_text()
+    assert "starting browser login flow" in log and "browser login flow completed" in log
+    for secret in ("c0de", run.state, fake_issuer.refresh_token, fake_issuer.api_key, run.url):
+        assert secret not in log
+
+
+def test_rejected_exchange_prints_one_block_and_no_duplicate_error(
+    home: Path, fake_issuer: FakeIssuer, snapshot: SnapshotAssertion
+) -> None:
+    fake_issuer.script.append(
+        Behaviour("status", 403, b'{"error":"access_denied","error_description":"denied"}')
+    )
+    with cli(home, "--issuer", fake_issuer.issuer, "--port", "0", "--no-browser") as run:
+        http_get(run.port, f"/auth/callback?code=c&state={run.state}")
+        code, _, err = run.finish()
+    assert code == 1
+    assert "Error logging in" not in err
+    assert normalise(err, run.port) == snapshot(extension_class=TextSnapshot, name="cli_rejected")
+
+
+def test_terminal_error_is_shown_even_after_an_earlier_failure_block(
+    home: Path, fake_issuer: FakeIssuer, snapshot: SnapshotAssertion
+) -> None:
+    """Spec 16.4: a state-mismatch block must not hide the final /cancel error."""
+    with cli(home, "--issuer", fake_issuer.issuer, "--port", "0", "--no-browser") as run:
+        assert http_get(run.port, "/auth/callback?code=c&state=stale-tab").status == 400
+        assert http_get(run.port, "/cancel").status == 200
+        code, _, err = run.finish()
+    assert code == 1
+    assert "Couldn't verify this sign-in attempt" in err
+    assert err.endswith("Error logging in: Login cancelled\n")
+    assert normalise(err, run.port) == snapshot(
+        extension_class=TextSnapshot, name="cli_mismatch_then_cancel"
+    )
+
+
+def test_second_login_on_the_same_port_takes_over(home: Path, fake_issuer: FakeIssuer) -> None:
+    port = str(free_port())
+    args = ("--issuer", fake_issuer.issuer, "--port", port, "--no-browser")
+    with cli(home, *args) as first, cli(home, *args) as second:
+        code, _, err = first.finish()
+        assert code == 1
+        assert err.endswith("Error logging in: Login cancelled\n")
+        assert (
+            "Cleaning up an old login session first...\nRetrying the local sign-in listener... (attempt 2)\n"
+            in "".join(second.head)
+        )
+        assert http_get(second.port, f"/auth/callback?code=c&state={second.state}").status == 302
+        http_get(second.port, "/success")
+        code2, _, err2 = second.finish()
+    assert code2 == 0, err2
+
+
+def test_timeout_ends_with_a_cancelled_block(
+    home: Path, fake_issuer: FakeIssuer, snapshot: SnapshotAssertion
+) -> None:
+    with cli(
+        home, "--issuer", fake_issuer.issuer, "--port", "0", "--no-browser", "--timeout", "0.5"
+    ) as run:
+        code, _, err = run.finish()
+    assert code == 1
+    assert normalise(err, run.port) == snapshot(extension_class=TextSnapshot, name="cli_timeout")
+
+
+def test_ctrl_c_cancels_cleanly(
+    home: Path, fake_issuer: FakeIssuer, snapshot: SnapshotAssertion
+) -> None:
+    with cli(home, "--issuer", fake_issuer.issuer, "--port", "0", "--no-browser") as run:
+        run.proc.send_signal(signal.SIGINT)
+        code, _, err = run.finish()
+    assert code == 130
+    assert "Traceback" not in err
+    assert normalise(err, run.port) == snapshot(
+        extension_class=TextSnapshot, name="cli_interrupted"
+    )
+
+
+def test_json_mode(home: Path, fake_issuer: FakeIssuer) -> None:
+    with cli(
+        home, "--issuer", fake_issuer.issuer, "--port", "0", "--no-browser", json_mode=True
+    ) as run:
+        http_get(run.port, f"/auth/callback?code=c&state={run.state}")
+        http_get(run.port, "/success")
+        code, out, err = run.finish()
+    assert code == 0
+    assert err == ""
+    records = [json.loads(line) for line in out.splitlines()]
+    phases = [r["phase"] for r in records if r["type"] == "progress"]
+    assert phases == [
+        "binding_local_server",
+        "local_server_bound",
+        "waiting_for_callback",
+        "callback_received",
+        "exchanging_token",
+        "persisting_credentials",
+        "succeeded",
+    ]
+    assert records[-1] == {"type": "result", "ok": True, "message": "Signed in. You're good to go."}
+    received = next(r for r in records if r.get("phase") == "callback_received")
+    assert (
+        received["state_valid"] is True
+        and received["text"] == "Browser sign-in received. Finishing up..."
+    )
+
+
+def test_bad_codex_home_env(tmp_path: Path) -> None:
+    env = env_for(tmp_path)
+    env["CODEX_HOME"] = str(tmp_path / "missing")
+    done = subprocess.run(
+        [sys.executable, "-m", "loginkit", "login", "--no-browser", "--port", "0"],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error loading configuration: CODEX_HOME points to")
+
+
+def test_link_is_out_before_heavy_modules_load(tmp_path: Path) -> None:
+    """The design's start-up rule: bind, PKCE, state and the URL need only light stdlib modules."""
+    code = (
+        "import sys\n"
+        "from loginkit.cli import main\n"
+        "from loginkit.flow import LoginRun, ServerOptions\n"
+        f"run = LoginRun(ServerOptions(codex_home={str(tmp_path)!r}, port=0, open_browser=False))\n"
+        "run.bind()\n"
+        "assert run.auth_url.startswith('https://auth.openai.com/oauth/authorize?')\n"
+        "heavy = ['asyncio', 'h11', 'httpx2', 'httpcore2', 'ssl', 'keyring', 'joserfc', 'webbrowser', 'loginkit.server', 'loginkit.token_client']\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert done.stdout.strip() == ""
