@@ -1,0 +1,1 @@
+"""Test helpers: the local OIDC provider (Node) and headless Chromium (Playwright)."""
