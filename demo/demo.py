@@ -18,8 +18,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from support.browser import complete_login, launch_browser  # noqa: E402
-from support.provider import start_provider  # noqa: E402
+from support.browser import complete_login, launch_browser
+from support.provider import start_provider
 
 
 def mask(value: str | None) -> str:
@@ -30,14 +30,23 @@ def mask(value: str | None) -> str:
 
 def main() -> int:
     print("== Starting the local test provider (oidc-provider on 127.0.0.1)…", flush=True)
-    with start_provider() as provider, launch_browser() as browser, tempfile.TemporaryDirectory() as tmp:
+    with (
+        start_provider() as provider,
+        launch_browser() as browser,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         home = Path(tmp) / "codex-home"
         command = [
             sys.executable, "-m", "loginkit", "login",
             "--issuer", provider.issuer, "--port", "0", "--no-browser", "--codex-home", str(home),
         ]  # fmt: skip
-        print(f"== Running: loginkit login --issuer {provider.issuer} --port 0 --no-browser\n", flush=True)
-        proc = subprocess.Popen(command, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        print(
+            f"== Running: loginkit login --issuer {provider.issuer} --port 0 --no-browser\n",
+            flush=True,
+        )
+        proc = subprocess.Popen(
+            command, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+        )
         assert proc.stderr is not None
         url = ""
         for line in proc.stderr:
@@ -58,7 +67,9 @@ def main() -> int:
         code = proc.wait(timeout=30)
         for line in rest:
             print(f"  | {line}", end="")
-        heading = next((ln for ln in result.text.splitlines() if "Signed in" in ln), result.text[:60])
+        heading = next(
+            (ln for ln in result.text.splitlines() if "Signed in" in ln), result.text[:60]
+        )
         print(f"\n== Browser ended on {result.final_url.split('?')[0]}: {heading!r}")
         print(f"== loginkit exited with {code}")
         auth = json.loads((home / "auth.json").read_text())

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
-from playwright.sync_api import Browser, BrowserContext, Page, Response, Route, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Request,
+    Response,
+    Route,
+    sync_playwright,
+)
 from playwright.sync_api import Error as PlaywrightError
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,6 +47,9 @@ class LoginResult:
     final_url: str
     status: int | None
     text: str
+    #: Every top-level document URL the tab requested, redirects included, in order (tests scan
+    #: logs for the secrets these carry, such as the authorization code).
+    visited: tuple[str, ...] = ()
 
 
 def check_browser_installed() -> None:
@@ -71,8 +82,11 @@ def _only_loopback(route: Route) -> None:
         route.abort()
 
 
-def _new_context(browser: Browser, timeout_s: float) -> tuple[BrowserContext, Page, list[Response]]:
+def _new_context(
+    browser: Browser, timeout_s: float
+) -> tuple[BrowserContext, Page, list[Response], list[str]]:
     context = browser.new_context()
+    visited: list[str] = []
     context.set_default_timeout(timeout_s * 1000)
     context.set_default_navigation_timeout(timeout_s * 1000)
     context.route("**/*", _only_loopback)
@@ -83,18 +97,23 @@ def _new_context(browser: Browser, timeout_s: float) -> tuple[BrowserContext, Pa
         if response.request.resource_type == "document" and response.frame == page.main_frame:
             documents.append(response)
 
+    def record(request: Request) -> None:
+        if request.resource_type == "document" and request.frame == page.main_frame:
+            visited.append(request.url)
+
     page.on("response", remember)
-    return context, page, documents
+    page.on("request", record)
+    return context, page, documents, visited
 
 
-def _result(page: Page, documents: list[Response]) -> LoginResult:
+def _result(page: Page, documents: list[Response], visited: list[str]) -> LoginResult:
     url = page.url
     status = next((r.status for r in reversed(documents) if r.url == url), None)
     try:
         text = page.inner_text("body", timeout=5000)
     except PlaywrightError:
         text = ""
-    return LoginResult(final_url=url, status=status, text=text)
+    return LoginResult(final_url=url, status=status, text=text, visited=tuple(visited))
 
 
 def complete_login(
@@ -121,7 +140,7 @@ def complete_login(
         # Also stop on Chromium's own error page (e.g. the loopback server is gone).
         return urlsplit(url).netloc == redirect_netloc or url.startswith("chrome-error:")
 
-    context, page, documents = _new_context(browser, timeout_s)
+    context, page, documents, visited = _new_context(browser, timeout_s)
     try:
         try:
             page.goto(auth_url, wait_until="load")
@@ -131,7 +150,7 @@ def complete_login(
         if not at_client(page.url):
             if not page.locator('input[name="login"]').count():
                 raise AssertionError(
-                    f"no login form at {page.url}: {_result(page, documents).text[:2000]}"
+                    f"no login form at {page.url}: {_result(page, documents, visited).text[:2000]}"
                 )
             # oidc-provider's dev login form: any login name and password are accepted.
             page.fill('input[name="login"]', login)
@@ -141,27 +160,29 @@ def complete_login(
                 page.click('button[type="submit"]')
         if not at_client(page.url):
             if page.locator('input[name="prompt"][value="login"]').count():
-                raise AssertionError(f"login was refused: {_result(page, documents).text[:2000]}")
+                raise AssertionError(
+                    f"login was refused: {_result(page, documents, visited).text[:2000]}"
+                )
             if action == "deny":
                 page.click('a:has-text("Cancel")')  # abort -> error=access_denied at the client
             else:
                 page.click('button[type="submit"]')
         page.wait_for_url(at_client, wait_until="load")
         page.wait_for_load_state("load")
-        return _result(page, documents)
+        return _result(page, documents, visited)
     finally:
         context.close()
 
 
 def open_url(browser: Browser, url: str, *, timeout_s: float = 30) -> LoginResult:
     """Load one URL in a fresh context and report where it ended."""
-    context, page, documents = _new_context(browser, timeout_s)
+    context, page, documents, visited = _new_context(browser, timeout_s)
     try:
         try:
             page.goto(url, wait_until="load")
         except PlaywrightError:
             pass  # e.g. connection refused: the result shows Chromium's error page
-        return _result(page, documents)
+        return _result(page, documents, visited)
     finally:
         context.close()
 
@@ -182,7 +203,7 @@ def complete_device_login(
     consent; ends on the "Sign-in Success" page (or the input page saying the request was
     interrupted, for `deny`).
     """
-    context, page, documents = _new_context(browser, timeout_s)
+    context, page, documents, visited = _new_context(browser, timeout_s)
 
     def submit(selector: str) -> None:
         with page.expect_navigation(wait_until="load"):
@@ -213,6 +234,6 @@ def complete_device_login(
             else:
                 break
         page.wait_for_load_state("load")
-        return _result(page, documents)
+        return _result(page, documents, visited)
     finally:
         context.close()

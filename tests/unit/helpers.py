@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import http.client
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from support.net import free_port
+
 from loginkit import LoginPhase, LoginServer, ServerOptions, run_login_server_with_progress
 from loginkit.limits import Timeouts
 from loginkit.progress import Failed
+
+__all__ = ["STATE", "Response", "Run", "free_port", "http_get", "start_run"]
 
 STATE = "test-state-value-0123456789abcdefghijklmno"
 
@@ -67,10 +70,3 @@ def start_run(home: Path, issuer: str, **overrides: Any) -> Run:
     options.update(overrides)
     server = run_login_server_with_progress(ServerOptions(**options), events.append)
     return Run(server, events)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

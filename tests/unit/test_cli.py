@@ -3,101 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
+from support.cli_runner import cli, env_for
 from syrupy.assertion import SnapshotAssertion
 
 from .fake_issuer import Behaviour, FakeIssuer
 from .helpers import free_port, http_get
 from .snapshot_ext import TextSnapshot
-
-
-@dataclass
-class Cli:
-    proc: subprocess.Popen[str]
-    head: list[str]
-    url: str
-    json_mode: bool = False
-
-    @property
-    def port(self) -> int:
-        return int(
-            parse_qs(urlsplit(self.url).query)["redirect_uri"][0].split(":")[2].split("/")[0]
-        )
-
-    @property
-    def state(self) -> str:
-        return parse_qs(urlsplit(self.url).query)["state"][0]
-
-    def finish(self, timeout: float = 30) -> tuple[int, str, str]:
-        """Wait for exit; returns (code, stdout, stderr), with the lines already read in front.
-
-        The stream that was read line by line must be drained through the same buffered reader
-        (a raw read would lose what its buffer already holds).
-        """
-        self.proc.wait(timeout=timeout)
-        assert self.proc.stdout is not None and self.proc.stderr is not None
-        out, err = self.proc.stdout.read(), self.proc.stderr.read()
-        if self.json_mode:
-            return self.proc.returncode, "".join(self.head) + out, err
-        return self.proc.returncode, out, "".join(self.head) + err
-
-
-def env_for(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("CODEX_HOME", "BROWSER")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-@contextmanager
-def cli(home: Path, *args: str, json_mode: bool = False) -> Iterator[Cli]:
-    cmd = [sys.executable, "-m", "loginkit", "login", "--codex-home", str(home), *args]
-    if json_mode:
-        cmd.append("--json")
-    proc = subprocess.Popen(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env_for(home),
-    )
-    stream = proc.stdout if json_mode else proc.stderr
-    assert stream is not None
-    head: list[str] = []
-    url = ""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        line = stream.readline()
-        if not line:
-            break
-        if json_mode:
-            record = json.loads(line)
-            head.append(line)
-            if record["type"] == "auth_url":
-                url = record["url"]
-                break
-        else:
-            head.append(line)
-            if line.startswith("http"):
-                url = line.strip()
-                break
-    try:
-        yield Cli(proc, head, url, json_mode)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def normalise(text: str, port: int) -> str:
