@@ -26,9 +26,9 @@ _EXPORTS = {
     "LoginError": "loginkit.errors",
     "ErrorKind": "loginkit.errors",
     "CredentialStoreError": "loginkit.errors",
-    "AuthCredentialsStoreMode": "loginkit.storage",
+    "AuthCredentialsStoreMode": "loginkit.home",
     "AuthDotJson": "loginkit.storage",
-    "find_codex_home": "loginkit.storage",
+    "find_codex_home": "loginkit.home",
     "Profile": "loginkit.profiles",
     "OPENAI": "loginkit.profiles",
     "Timeouts": "loginkit.limits",
@@ -87,9 +87,10 @@ if TYPE_CHECKING:
         run_login_server_with_progress,
         start_login_server,
     )
+    from loginkit.home import AuthCredentialsStoreMode, find_codex_home
     from loginkit.limits import ServerLimits, Timeouts
     from loginkit.logfile import install_login_log
     from loginkit.profiles import OPENAI, Profile
     from loginkit.progress import LoginFailureCategory, LoginFailurePhase, LoginPhase, ProgressSink
-    from loginkit.storage import AuthCredentialsStoreMode, AuthDotJson, find_codex_home
+    from loginkit.storage import AuthDotJson
     from loginkit.token_errors import TokenExchangeError

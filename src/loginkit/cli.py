@@ -8,7 +8,6 @@ light half only; the server, HTTP and JWT stacks load after the sign-in link is 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import threading
 from collections.abc import Callable
@@ -75,6 +74,8 @@ class JsonPrinter:
         self._lock = threading.Lock()
 
     def write(self, record: dict[str, object]) -> None:
+        import json
+
         with self._lock:
             self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
             self.out.flush()
@@ -131,7 +132,7 @@ def _codex_home(arg: Path | None) -> Path:
     if arg is not None:
         arg.mkdir(parents=True, exist_ok=True, mode=0o700)
         return arg.resolve()
-    from loginkit.storage import find_codex_home
+    from loginkit.home import find_codex_home
 
     return find_codex_home()
 

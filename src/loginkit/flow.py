@@ -13,7 +13,6 @@ thread, and :class:`LoginServer` offers both ``block_until_done()`` and ``await 
 
 from __future__ import annotations
 
-import concurrent.futures
 import errno
 import logging
 import socket
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from loginkit.errors import ErrorKind, LoginError
+from loginkit.home import AuthCredentialsStoreMode
 from loginkit.limits import ServerLimits, Timeouts
 from loginkit.logfile import log_event
 from loginkit.pkce import PkceCodes, generate_pkce, generate_state
@@ -50,10 +50,10 @@ from loginkit.progress import (
     Succeeded,
     WaitingForCallback,
 )
-from loginkit.storage import AuthCredentialsStoreMode
 
 if TYPE_CHECKING:
     import asyncio
+    import concurrent.futures
 
     from loginkit.callback import CallbackContext, Decision, Request, Response, RunResult
     from loginkit.server import LoopbackServer
@@ -223,8 +223,10 @@ class LoginRun:
         self.auth_url = ""
         self.redirect_uri = ""
         self._ready = threading.Event()
-        self._result: concurrent.futures.Future[RunResult] = concurrent.futures.Future()
+        # Created on first use: concurrent.futures is not needed before the link is out.
+        self._result_slot: concurrent.futures.Future[RunResult] | None = None
         self._lock = threading.Lock()
+        self._result_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._done: asyncio.Future[RunResult] | None = None
         self._pending_finish: tuple[RunResult, Failed | None] | None = None
@@ -463,6 +465,17 @@ class LoginRun:
             return
         if failure is not None:
             self.emit(failure)
+        category = result.failure.category.value if result.failure is not None else None
+        log_event(
+            logger,
+            logging.INFO,
+            "login run finished",
+            outcome=result.outcome.value,
+            kind=None
+            if category is None and result.outcome.value == "success"
+            else result.kind.value,
+            category=category,
+        )
         self._done.set_result(result)
 
     def cancel(
@@ -503,6 +516,15 @@ class LoginRun:
                 self._pending_finish = (result, None)
                 return
         loop.call_soon_threadsafe(self._finish_now, result, None)
+
+    @property
+    def _result(self) -> concurrent.futures.Future[RunResult]:
+        with self._result_lock:
+            if self._result_slot is None:
+                import concurrent.futures
+
+                self._result_slot = concurrent.futures.Future()
+            return self._result_slot
 
     @property
     def result_future(self) -> concurrent.futures.Future[RunResult]:

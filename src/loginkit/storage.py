@@ -8,42 +8,32 @@ sign-in never damages existing credentials.
 
 from __future__ import annotations
 
-import enum
 import json
 import os
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from loginkit.errors import CodexHomeError, CredentialStoreError
+from loginkit.errors import CredentialStoreError
+from loginkit.home import AuthCredentialsStoreMode, find_codex_home
+
+__all__ = [
+    "AUTH_FILE_NAME",
+    "AuthCredentialsStoreMode",
+    "AuthDotJson",
+    "CredentialStore",
+    "EphemeralStore",
+    "FileStore",
+    "TokenData",
+    "find_codex_home",
+    "store_for",
+    "utc_now_rfc3339",
+    "write_atomic",
+]
 
 AUTH_FILE_NAME = "auth.json"
-
-
-class AuthCredentialsStoreMode(enum.Enum):
-    """Where credentials live (``cli_auth_credentials_store`` in ``config.toml``)."""
-
-    FILE = "file"
-    EPHEMERAL = "ephemeral"
-
-
-def find_codex_home(environ: Mapping[str, str] | None = None) -> Path:
-    """``$CODEX_HOME`` (must exist and be a directory; canonicalised), else ``~/.codex``."""
-    env = os.environ if environ is None else environ
-    value = env.get("CODEX_HOME", "")
-    if value:
-        path = Path(value).expanduser()
-        if not path.exists():
-            raise CodexHomeError(f"CODEX_HOME points to {value!r}, but that path does not exist")
-        if not path.is_dir():
-            raise CodexHomeError(
-                f"CODEX_HOME points to {value!r}, but that path is not a directory"
-            )
-        return path.resolve()
-    return Path.home() / ".codex"
 
 
 @dataclass(frozen=True, repr=False)

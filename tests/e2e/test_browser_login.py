@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import stat
+import sys
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -196,3 +198,29 @@ def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"
     path.mkdir()
     return path
+
+
+def test_opens_the_browser_when_the_handler_is_ready(
+    provider: Provider, home: Path, tmp_path: Path
+) -> None:
+    """Without --no-browser: the system browser ($BROWSER) gets the link and completes sign-in."""
+    tests_dir = Path(__file__).resolve().parents[1]
+    browser_log = tmp_path / "browser.jsonl"
+    env = {
+        "BROWSER": f"{sys.executable} -m support.fake_browser %s",
+        "PYTHONPATH": str(tests_dir),
+        "LOGINKIT_TEST_BROWSER_LOG": str(browser_log),
+    }
+    with cli(home, "--issuer", provider.issuer, "--port", "0", env=env) as run:
+        code, _, err = run.finish(timeout=60)
+    assert code == 0, err
+    lines = err.splitlines()
+    assert lines.index("Opening your browser to sign in...") > lines.index(run.url), (
+        "the link is out before the browser is launched (spec 16.5)"
+    )
+    assert err.endswith("Signed in. You're good to go.\n")
+    deadline = time.monotonic() + 30  # the browser process reports after it has closed
+    while not browser_log.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [record] = [json.loads(line) for line in browser_log.read_text().splitlines()]
+    assert "Signed in to Codex" in record["text"]

@@ -56,7 +56,10 @@ def env_for(home: Path) -> dict[str, str]:
 
 
 @contextmanager
-def cli(home: Path, *args: str, json_mode: bool = False) -> Iterator[Cli]:
+def cli(
+    home: Path, *args: str, json_mode: bool = False, env: dict[str, str] | None = None
+) -> Iterator[Cli]:
+    """Start ``loginkit login``; ``env`` adds to (or overrides) a clean copy of ours."""
     cmd = [sys.executable, "-m", "loginkit", "login", "--codex-home", str(home), *args]
     if json_mode:
         cmd.append("--json")
@@ -66,7 +69,7 @@ def cli(home: Path, *args: str, json_mode: bool = False) -> Iterator[Cli]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env_for(home),
+        env={**env_for(home), **(env or {})},
     )
     stream = proc.stdout if json_mode else proc.stderr
     assert stream is not None

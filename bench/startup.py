@@ -1,0 +1,100 @@
+"""How fast the sign-in link is on screen, against bare ``python -c pass`` in the same run.
+
+Builds the wheel, installs it with compiled bytecode into a fresh venv (an editable checkout or
+PYTHONDONTWRITEBYTECODE would measure recompilation, not loginkit), then times, N rounds each:
+
+- ``python -c pass`` (the floor),
+- ``python -c "import httpx2"`` (what importing the HTTP stack alone costs),
+- ``loginkit login --port 0 --no-browser``: exec until the line with the URL is read on stderr.
+
+Prints medians and ratios to the floor. Usage: ``uv run python bench/startup.py [rounds]``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def sh(*cmd: str, **kw: object) -> None:
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
+
+
+def time_exit(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def time_link(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, env=env, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("http"):
+            elapsed = time.perf_counter() - start
+            break
+    else:
+        raise RuntimeError("no link printed")
+    proc.terminate()
+    proc.wait()
+    return elapsed
+
+
+def main() -> int:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    with tempfile.TemporaryDirectory() as tmp:
+        dist, venv, home = Path(tmp, "dist"), Path(tmp, "venv"), Path(tmp, "home")
+        home.mkdir()
+        sh("uv", "build", "--wheel", "--out-dir", str(dist), cwd=REPO, stderr=subprocess.DEVNULL)
+        sh("uv", "venv", "--quiet", str(venv), stderr=subprocess.DEVNULL)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["UV_COMPILE_BYTECODE"] = "1"
+        wheel = next(dist.glob("*.whl"))
+        sh(
+            "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            str(wheel),
+            env=env,
+        )
+        python = str(venv / "bin" / "python")
+        run_env = {**env, "CODEX_HOME": str(home)}
+        cases: dict[str, Callable[[], float]] = {
+            "python -c pass": lambda: time_exit([python, "-c", "pass"], run_env),
+            "python -c 'import httpx2'": lambda: time_exit(
+                [python, "-c", "import httpx2"], run_env
+            ),
+            "loginkit login: link on stderr": lambda: time_link(
+                [str(venv / "bin" / "loginkit"), "login", "--port", "0", "--no-browser"], run_env
+            ),
+        }
+        for measure in cases.values():  # warm the page cache
+            measure()
+        samples: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(rounds):  # interleaved, so machine noise hits every case alike
+            for name, measure in cases.items():
+                samples[name].append(measure())
+    floor = statistics.median(samples["python -c pass"])
+    print(f"startup, {rounds} interleaved rounds, medians (ratio to python -c pass):")
+    for name, values in samples.items():
+        median = statistics.median(values)
+        print(f"  {name:34s} {median * 1000:7.1f} ms  x{median / floor:5.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
