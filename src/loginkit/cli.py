@@ -11,6 +11,7 @@ import argparse
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -19,7 +20,9 @@ from loginkit.profiles import DEFAULT_PORT, OPENAI_CLIENT_ID, OPENAI_ISSUER, Pro
 from loginkit.progress import Failed, LoginPhase
 
 if TYPE_CHECKING:
+    from loginkit.config import LoginConfig
     from loginkit.flow import LoginRun, ServerOptions
+    from loginkit.home import AuthCredentialsStoreMode
 
 SUCCESS_MESSAGE = "Signed in. You're good to go."
 EXIT_OK = 0
@@ -92,13 +95,25 @@ class JsonPrinter:
         )
 
 
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--codex-home", type=Path, help="credentials directory (default: $CODEX_HOME or ~/.codex)"
+    )
+    parser.add_argument(
+        "--store",
+        choices=["file", "keyring", "auto", "ephemeral"],
+        help="credential store (default: cli_auth_credentials_store in config.toml, else file)",
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loginkit",
         description="Sign in from the terminal through your browser (Codex-compatible).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    login = sub.add_parser("login", help="sign in through the browser")
+    login = sub.add_parser("login", help="sign in (browser by default)")
+    _common(login)
     login.add_argument(
         "--issuer", default=OPENAI_ISSUER, help="OAuth issuer base URL (default: %(default)s)"
     )
@@ -115,9 +130,6 @@ def _build_parser() -> argparse.ArgumentParser:
         "--no-browser", action="store_true", help="print the link but do not open a browser"
     )
     login.add_argument(
-        "--codex-home", type=Path, help="credentials directory (default: $CODEX_HOME or ~/.codex)"
-    )
-    login.add_argument(
         "--timeout",
         type=float,
         default=600.0,
@@ -125,6 +137,32 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     login.add_argument("--workspace-id", help="only accept an account of this ChatGPT workspace")
     login.add_argument("--json", action="store_true", help="progress as JSON lines on stdout")
+    login.add_argument(
+        "--with-api-key", action="store_true", help="read an API key from stdin and store it"
+    )
+    login.add_argument("--api-key", help=argparse.SUPPRESS)
+    login.add_argument(
+        "--device-auth",
+        nargs="?",
+        const="always",
+        choices=["always", "auto"],
+        help="sign in with a device code (headless); =auto falls back to the browser when the"
+        " server has no device sign-in",
+    )
+    login_sub = login.add_subparsers(dest="login_command", metavar="ACTION")
+    status = login_sub.add_parser("status", help="show who is signed in")
+    _common(status)
+    status.add_argument("--json", action="store_true", help="print the status as JSON on stdout")
+    logout = sub.add_parser("logout", help="remove stored credentials from every store")
+    _common(logout)
+    token = sub.add_parser("token", help="print a valid access token (refreshing it if needed)")
+    _common(token)
+    token.add_argument(
+        "--min-validity",
+        type=float,
+        default=60.0,
+        help="refresh first if the token expires within this many seconds (default: %(default)s)",
+    )
     return parser
 
 
@@ -141,59 +179,119 @@ def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     if args.command == "login":
+        if args.login_command == "status":
+            from loginkit.cli_credentials import run_status
+
+            return run_status(args)
+        if args.api_key is not None or args.with_api_key:
+            from loginkit.cli_credentials import run_api_key_login
+
+            return run_api_key_login(args)
+        if args.device_auth is not None:
+            from loginkit.cli_device import run_device_login
+
+            return run_device_login(args)
         return run_login(args)
+    if args.command == "logout":
+        from loginkit.cli_credentials import run_logout
+
+        return run_logout(args)
+    if args.command == "token":
+        from loginkit.cli_credentials import run_token
+
+        return run_token(args)
     parser.print_help(sys.stderr)
     return EXIT_FAILURE
 
 
+@dataclass
+class Context:
+    """What every subcommand resolves first: the home directory, config.toml, the store mode."""
+
+    codex_home: Path
+    config: LoginConfig
+    store_mode: AuthCredentialsStoreMode
+
+
+def load_context(args: argparse.Namespace) -> Context:
+    """Raises :class:`ConfigError` (or ``CodexHomeError``/``OSError``) for "Error loading
+    configuration"."""
+    from loginkit.config import load_config
+    from loginkit.home import AuthCredentialsStoreMode
+
+    codex_home = _codex_home(args.codex_home)
+    config = load_config(codex_home)
+    mode = AuthCredentialsStoreMode(args.store) if args.store else config.store_mode
+    return Context(codex_home, config, mode)
+
+
+def context_or_exit(args: argparse.Namespace) -> Context | int:
+    from loginkit.config import ConfigError
+
+    try:
+        return load_context(args)
+    except (ConfigError, CodexHomeError, OSError) as exc:
+        print(f"Error loading configuration: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
 def run_login(args: argparse.Namespace) -> int:
-    from loginkit.flow import LoginRun, ServerOptions
+    from loginkit.flow import ServerOptions
     from loginkit.logfile import install_login_log, log_event
 
     err = sys.stderr
-    try:
-        codex_home = _codex_home(args.codex_home)
-    except (CodexHomeError, OSError) as exc:
-        print(f"Error loading configuration: {exc}", file=err)
-        return EXIT_FAILURE
+    ctx = context_or_exit(args)
+    if isinstance(ctx, int):
+        return ctx
     if args.port < 0 or args.port > 65535:
         print(f"Error logging in: invalid port {args.port} (use 0-65535)", file=err)
         return EXIT_FAILURE
 
-    login_log = install_login_log(codex_home / "log", warn=err)
+    login_log = install_login_log(ctx.codex_home / "log", warn=err)
     try:
         import logging
 
         log_event(logging.getLogger("loginkit.cli"), logging.INFO, "starting browser login flow")
+        if ctx.config.forced_login_method == "api":
+            print("ChatGPT login is disabled. Use API key login instead.", file=err)
+            return EXIT_FAILURE
         opts = ServerOptions(
-            codex_home=codex_home,
+            codex_home=ctx.codex_home,
             client_id=args.client_id,
             issuer=args.issuer,
             port=args.port,
             open_browser=not args.no_browser,
-            forced_chatgpt_workspace_id=args.workspace_id,
+            forced_chatgpt_workspace_id=args.workspace_id or ctx.config.forced_chatgpt_workspace_id,
+            cli_auth_credentials_store_mode=ctx.store_mode,
             login_timeout=args.timeout if args.timeout > 0 else None,
         )
-        profile = opts.resolved_profile
-        if args.json:
-            return _login_json(opts, profile)
-        printer = ProgressPrinter(profile, err)
-        run = LoginRun(opts, printer)
-        try:
-            _drive(run, lambda: printer.text(link_block(run.auth_url, profile)))
-        except _Interrupted as exc:
-            if not printer.already_shown(exc.error):
-                printer.text(f"Error logging in: {exc.error}")
-            return EXIT_INTERRUPTED
-        except LoginError as exc:
-            if not printer.already_shown(exc):
-                printer.text(f"Error logging in: {exc}")
-            return EXIT_FAILURE
-        printer.text(SUCCESS_MESSAGE)
-        return EXIT_OK
+        return browser_login(opts, json_mode=args.json)
     finally:
         if login_log is not None:
             login_log.close()
+
+
+def browser_login(opts: ServerOptions, *, json_mode: bool = False) -> int:
+    """Run one browser sign-in with the CLI's rendering; returns the exit code."""
+    from loginkit.flow import LoginRun
+
+    profile = opts.resolved_profile
+    if json_mode:
+        return _login_json(opts, profile)
+    printer = ProgressPrinter(profile, sys.stderr)
+    run = LoginRun(opts, printer)
+    try:
+        _drive(run, lambda: printer.text(link_block(run.auth_url, profile)))
+    except _Interrupted as exc:
+        if not printer.already_shown(exc.error):
+            printer.text(f"Error logging in: {exc.error}")
+        return EXIT_INTERRUPTED
+    except LoginError as exc:
+        if not printer.already_shown(exc):
+            printer.text(f"Error logging in: {exc}")
+        return EXIT_FAILURE
+    printer.text(SUCCESS_MESSAGE)
+    return EXIT_OK
 
 
 class _Interrupted(Exception):

@@ -756,7 +756,10 @@ def persist_tokens(
         ),
         last_refresh=utc_now_rfc3339(),
     )
-    store_for(mode, codex_home).save(auth)
+    from loginkit.storage import auth_lock
+
+    with auth_lock(codex_home):
+        store_for(mode, codex_home).save(auth)
 
 
 def compose_success_url(

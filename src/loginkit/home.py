@@ -14,6 +14,8 @@ class AuthCredentialsStoreMode(enum.Enum):
     """Where credentials live (``cli_auth_credentials_store`` in ``config.toml``)."""
 
     FILE = "file"
+    KEYRING = "keyring"
+    AUTO = "auto"
     EPHEMERAL = "ephemeral"
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from loginkit.errors import CredentialStoreError
 from loginkit.home import AuthCredentialsStoreMode, find_codex_home
@@ -27,6 +29,7 @@ __all__ = [
     "EphemeralStore",
     "FileStore",
     "TokenData",
+    "auth_lock",
     "find_codex_home",
     "store_for",
     "utc_now_rfc3339",
@@ -88,6 +91,10 @@ class AuthDotJson:
         for key, value in self.extra.items():
             data.setdefault(key, value)
         return json.dumps(data, indent=2, ensure_ascii=False)
+
+    def to_compact_json(self) -> str:
+        """The same object without whitespace (the keyring entry's form)."""
+        return json.dumps(json.loads(self.to_json()), separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> AuthDotJson:
@@ -170,6 +177,9 @@ class FileStore:
         self.codex_home = codex_home
         self.path = codex_home / AUTH_FILE_NAME
 
+    def describe(self) -> str:
+        return f"file {self.path}"
+
     def load(self) -> AuthDotJson | None:
         try:
             text = self.path.read_text(encoding="utf-8")
@@ -213,6 +223,9 @@ class EphemeralStore:
         self.codex_home = codex_home
         self._key = str(codex_home)
 
+    def describe(self) -> str:
+        return "ephemeral (this process only)"
+
     def load(self) -> AuthDotJson | None:
         return _EPHEMERAL.get(self._key)
 
@@ -223,10 +236,69 @@ class EphemeralStore:
         return _EPHEMERAL.pop(self._key, None) is not None
 
 
-CredentialStore = FileStore | EphemeralStore
+class CredentialStore(Protocol):
+    """What every store offers. ``delete`` returns whether anything was there."""
+
+    mode: AuthCredentialsStoreMode
+
+    def describe(self) -> str: ...
+    def load(self) -> AuthDotJson | None: ...
+    def save(self, auth: AuthDotJson) -> None: ...
+    def delete(self) -> bool: ...
 
 
 def store_for(mode: AuthCredentialsStoreMode, codex_home: Path) -> CredentialStore:
+    """The store for ``mode``; the keyring ones import the ``keyring`` package on first use."""
     if mode is AuthCredentialsStoreMode.EPHEMERAL:
         return EphemeralStore(codex_home)
+    if mode is AuthCredentialsStoreMode.KEYRING:
+        from loginkit.keyring_store import KeyringStore
+
+        return KeyringStore(codex_home)
+    if mode is AuthCredentialsStoreMode.AUTO:
+        from loginkit.keyring_store import AutoStore
+
+        return AutoStore(codex_home)
     return FileStore(codex_home)
+
+
+LOCK_FILE_NAME = "auth.json.lock"
+
+
+@contextmanager
+def auth_lock(codex_home: Path, timeout: float = 60.0) -> Iterator[None]:
+    """Hold the cross-process lock that guards read-modify-write of the credentials.
+
+    An advisory ``flock`` on ``auth.json.lock`` next to ``auth.json`` (the file the Codex CLI uses
+    for the same purpose). The kernel releases it when the holder dies, even on kill -9, so the
+    lock file is never deleted. Raises :class:`CredentialStoreError` after ``timeout`` seconds.
+    """
+    import fcntl
+    import time
+
+    codex_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = codex_home / LOCK_FILE_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise CredentialStoreError(f"failed to open {path}: {exc.strerror or exc}") from None
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise CredentialStoreError(
+                        f"timed out after {timeout:g} s waiting for {path} (another process holds it)"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

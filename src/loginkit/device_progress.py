@@ -1,0 +1,222 @@
+"""Progress vocabulary for device-code sign-in, rendered like the browser flow's.
+
+The phases mirror the browser ones where they mean the same thing (exchanging, persisting,
+succeeded) and add the device steps. Failures reuse :class:`LoginFailureCategory` for the token
+exchange, workspace and persistence buckets, and add four device-specific categories.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import ClassVar
+
+from loginkit.profiles import OPENAI, Profile
+from loginkit.progress import LoginFailureCategory, _words
+
+
+class DeviceFailurePhase(enum.Enum):
+    REQUEST_DEVICE_CODE = "request_device_code"
+    WAIT_FOR_APPROVAL = "wait_for_approval"
+    EXCHANGE_TOKEN = "exchange_token"
+    VALIDATE = "validate"
+    PERSIST_CREDENTIALS = "persist_credentials"
+
+    def text(self, profile: Profile = OPENAI) -> str:
+        return {
+            DeviceFailurePhase.REQUEST_DEVICE_CODE: "requesting a device code",
+            DeviceFailurePhase.WAIT_FOR_APPROVAL: "waiting for the code to be approved",
+            DeviceFailurePhase.EXCHANGE_TOKEN: "exchanging authorization code for tokens",
+            DeviceFailurePhase.VALIDATE: "validating the sign-in",
+            DeviceFailurePhase.PERSIST_CREDENTIALS: "saving credentials locally",
+        }[self]
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+class DeviceFailureCategory(enum.Enum):
+    """Failures only the device flow has. The value is the stable id."""
+
+    DEVICE_CODE_UNAVAILABLE = "device_code_unavailable"
+    DEVICE_CODE_REQUEST_FAILED = "device_code_request_failed"
+    DEVICE_CODE_EXPIRED = "device_code_expired"
+    DEVICE_AUTHORIZATION_FAILED = "device_authorization_failed"
+
+    @property
+    def id(self) -> str:
+        return self.value
+
+    @property
+    def title(self) -> str:
+        return self.title_for(OPENAI)
+
+    @property
+    def help(self) -> str:
+        return self.help_for(OPENAI)
+
+    def title_for(self, profile: Profile) -> str:
+        return _words(_DEVICE_TEXT[self][0], profile)
+
+    def help_for(self, profile: Profile) -> str:
+        return _words(_DEVICE_TEXT[self][1], profile)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_DEVICE_TEXT = {
+    DeviceFailureCategory.DEVICE_CODE_UNAVAILABLE: (
+        "Device code sign-in isn't available",
+        "Enable device code authorization for {app} in ChatGPT Security Settings (or ask your"
+        " workspace admin), then run `{device}` again; or sign in with `{login}` in a browser.",
+    ),
+    DeviceFailureCategory.DEVICE_CODE_REQUEST_FAILED: (
+        "Couldn't start device code sign-in",
+        "Check your network, proxy, or custom CA setup, then try again.",
+    ),
+    DeviceFailureCategory.DEVICE_CODE_EXPIRED: (
+        "The device code expired",
+        "Run `{device}` again and enter the new code within 15 minutes.",
+    ),
+    DeviceFailureCategory.DEVICE_AUTHORIZATION_FAILED: (
+        "The device code wasn't approved",
+        "Run `{device}` again, and approve the code on the sign-in page.",
+    ),
+}
+
+AnyCategory = LoginFailureCategory | DeviceFailureCategory
+
+
+class DevicePhase:
+    """A milestone of one device-code sign-in; ``id`` is a stable snake_case name."""
+
+    id: ClassVar[str] = ""
+
+    def is_user_visible(self) -> bool:
+        return False
+
+    def render(self, profile: Profile = OPENAI) -> str:
+        raise NotImplementedError
+
+    def fields(self) -> dict[str, object]:
+        return {}
+
+    def __str__(self) -> str:
+        return self.render(OPENAI)
+
+
+@dataclass(frozen=True)
+class RequestingDeviceCode(DevicePhase):
+    id: ClassVar[str] = "requesting_device_code"
+
+    def render(self, profile: Profile = OPENAI) -> str:
+        return "Requesting a device code..."
+
+
+@dataclass(frozen=True)
+class ShowingDeviceCode(DevicePhase):
+    """The code to type and where; the CLI renders its own prompt block for this."""
+
+    verification_url: str
+    user_code: str
+    expires_in: int
+    id: ClassVar[str] = "showing_device_code"
+
+    def render(self, profile: Profile = OPENAI) -> str:
+        return f"Open {self.verification_url} and enter the code {self.user_code}"
+
+    def fields(self) -> dict[str, object]:
+        return {
+            "verification_url": self.verification_url,
+            "user_code": self.user_code,
+            "expires_in": self.expires_in,
+        }
+
+
+@dataclass(frozen=True)
+class PollingForApproval(DevicePhase):
+    attempt: int
+    id: ClassVar[str] = "polling_for_approval"
+
+    def is_user_visible(self) -> bool:
+        return self.attempt == 1
+
+    def render(self, profile: Profile = OPENAI) -> str:
+        return "Waiting for you to approve the code in your browser..."
+
+    def fields(self) -> dict[str, object]:
+        return {"attempt": self.attempt}
+
+
+@dataclass(frozen=True)
+class PollRetrying(DevicePhase):
+    """A transient network error while polling; the flow retries after ``delay`` seconds."""
+
+    delay: float
+    error: str
+    id: ClassVar[str] = "poll_retrying"
+
+    def is_user_visible(self) -> bool:
+        return True
+
+    def render(self, profile: Profile = OPENAI) -> str:
+        return f"Network hiccup while waiting ({self.error}); retrying in {self.delay:g} s..."
+
+    def fields(self) -> dict[str, object]:
+        return {"delay": self.delay, "error": self.error}
+
+
+@dataclass(frozen=True)
+class DeviceExchangingToken(DevicePhase):
+    id: ClassVar[str] = "exchanging_token"
+
+    def render(self, profile: Profile = OPENAI) -> str:
+        return "Exchanging authorization code for tokens..."
+
+
+@dataclass(frozen=True)
+class DevicePersistingCredentials(DevicePhase):
+    id: ClassVar[str] = "persisting_credentials"
+
+    def is_user_visible(self) -> bool:
+        return True
+
+    def render(self, profile: Profile = OPENAI) -> str:
+        return f"Saving your {profile.app_name} credentials..."
+
+
+@dataclass(frozen=True)
+class DeviceSucceeded(DevicePhase):
+    id: ClassVar[str] = "succeeded"
+
+    def render(self, profile: Profile = OPENAI) -> str:
+        return "Signed in. You're good to go."
+
+
+@dataclass(frozen=True)
+class DeviceFailed(DevicePhase):
+    phase: DeviceFailurePhase
+    category: AnyCategory
+    message: str
+    id: ClassVar[str] = "failed"
+
+    def is_user_visible(self) -> bool:
+        return True
+
+    def render(self, profile: Profile = OPENAI) -> str:
+        return (
+            f"{self.category.title_for(profile)}\n"
+            f"{profile.app_name} couldn't finish signing in with a device code while"
+            f" {self.phase.text(profile)}. {self.category.help_for(profile)}\n"
+            f"Help: {profile.help_url}\n"
+            f"Details: {self.category.value} - {self.message}"
+        )
+
+    def fields(self) -> dict[str, object]:
+        return {
+            "failure_phase": self.phase.value,
+            "category": self.category.value,
+            "title": self.category.title,
+            "message": self.message,
+        }
