@@ -155,3 +155,31 @@ def test_library_get_access_token(refresh_provider: Provider, signed_in: Path) -
     assert (
         status.access_token_expires_at is not None and status.access_token_expires_at > time.time()
     )
+
+
+def test_generic_client_refreshes_with_a_form_body(
+    refresh_provider: Provider, browser: Browser, tmp_path: Path
+) -> None:
+    home = tmp_path / "generic"
+    home.mkdir()
+    args = (
+        "--issuer",
+        refresh_provider.issuer,
+        "--client-id",
+        "generic-cli",
+        "--port",
+        "0",
+        "--no-browser",
+    )
+    with cli(home, *args) as run:
+        complete_login(browser, run.url)
+        assert run.finish()[0] == 0
+    expire_access_token(home)
+    refresh_provider.reset_stats()
+    [done] = token_processes(home, 1)
+    assert done.returncode == 0, done.stderr
+    assert refresh_provider.stats()["refresh_requests"] == 1
+    assert (
+        json.loads((home / "auth.json").read_text())["tokens"]["access_token"]
+        == done.stdout.strip()
+    )
