@@ -35,6 +35,25 @@ _EXPORTS = {
     "ServerLimits": "loginkit.limits",
     "install_login_log": "loginkit.logfile",
     "TokenExchangeError": "loginkit.token_errors",
+    "get_access_token": "loginkit.credentials",
+    "aget_access_token": "loginkit.credentials",
+    "login_status": "loginkit.credentials",
+    "alogin_status": "loginkit.credentials",
+    "login_with_api_key": "loginkit.credentials",
+    "alogin_with_api_key": "loginkit.credentials",
+    "logout": "loginkit.credentials",
+    "alogout": "loginkit.credentials",
+    "load_auth": "loginkit.credentials",
+    "NotLoggedInError": "loginkit.credentials",
+    "LoginStatus": "loginkit.credentials",
+    "RefreshError": "loginkit.refresh",
+    "DeviceLoginOptions": "loginkit.device_code",
+    "DeviceCode": "loginkit.device_code",
+    "DeviceLoginError": "loginkit.device_code",
+    "request_device_code": "loginkit.device_code",
+    "complete_device_code_login": "loginkit.device_code",
+    "run_device_code_login": "loginkit.device_code",
+    "arun_device_code_login": "loginkit.device_code",
 }
 
 __all__ = [
@@ -42,22 +61,41 @@ __all__ = [
     "AuthCredentialsStoreMode",
     "AuthDotJson",
     "CredentialStoreError",
+    "DeviceCode",
+    "DeviceLoginError",
+    "DeviceLoginOptions",
     "ErrorKind",
     "LoginError",
     "LoginFailureCategory",
     "LoginFailurePhase",
     "LoginPhase",
     "LoginServer",
+    "LoginStatus",
     "LoginkitError",
+    "NotLoggedInError",
     "Profile",
     "ProgressSink",
+    "RefreshError",
     "ServerLimits",
     "ServerOptions",
     "ShutdownHandle",
     "Timeouts",
     "TokenExchangeError",
+    "aget_access_token",
+    "alogin_status",
+    "alogin_with_api_key",
+    "alogout",
+    "arun_device_code_login",
+    "complete_device_code_login",
     "find_codex_home",
+    "get_access_token",
     "install_login_log",
+    "load_auth",
+    "login_status",
+    "login_with_api_key",
+    "logout",
+    "request_device_code",
+    "run_device_code_login",
     "run_login_server",
     "run_login_server_with_progress",
     "start_login_server",
@@ -78,6 +116,28 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from loginkit.credentials import (
+        LoginStatus,
+        NotLoggedInError,
+        aget_access_token,
+        alogin_status,
+        alogin_with_api_key,
+        alogout,
+        get_access_token,
+        load_auth,
+        login_status,
+        login_with_api_key,
+        logout,
+    )
+    from loginkit.device_code import (
+        DeviceCode,
+        DeviceLoginError,
+        DeviceLoginOptions,
+        arun_device_code_login,
+        complete_device_code_login,
+        request_device_code,
+        run_device_code_login,
+    )
     from loginkit.errors import CredentialStoreError, ErrorKind, LoginError, LoginkitError
     from loginkit.flow import (
         LoginServer,
@@ -92,5 +152,6 @@ if TYPE_CHECKING:
     from loginkit.logfile import install_login_log
     from loginkit.profiles import OPENAI, Profile
     from loginkit.progress import LoginFailureCategory, LoginFailurePhase, LoginPhase, ProgressSink
+    from loginkit.refresh import RefreshError
     from loginkit.storage import AuthDotJson
     from loginkit.token_errors import TokenExchangeError

@@ -280,3 +280,26 @@ def refresh_now(codex_home: Path | str | None = None, store: StoreArg = None) ->
         if auth.tokens is None:
             raise CredentialStoreError("API key sign-ins have nothing to refresh.")
         _refresh_locked(home, credential_store, auth, auth.tokens, Timeouts())
+
+
+async def alogin_status(
+    codex_home: Path | str | None = None, store: StoreArg = None
+) -> LoginStatus:
+    """:func:`login_status` off the event loop (a keyring read can take a few hundred ms)."""
+    import asyncio
+
+    return await asyncio.to_thread(login_status, codex_home, store)
+
+
+async def alogin_with_api_key(
+    api_key: str, codex_home: Path | str | None = None, store: StoreArg = None
+) -> None:
+    import asyncio
+
+    await asyncio.to_thread(login_with_api_key, api_key, codex_home, store)
+
+
+async def alogout(codex_home: Path | str | None = None, store: StoreArg = None) -> LogoutResult:
+    import asyncio
+
+    return await asyncio.to_thread(logout, codex_home, store)

@@ -422,3 +422,18 @@ def run_device_code_login(
     if on_code is not None:
         on_code(code)
     complete_device_code_login(code, opts, sink)
+
+
+async def arun_device_code_login(
+    opts: DeviceLoginOptions,
+    sink: DeviceSink | None = None,
+    *,
+    on_code: Callable[[DeviceCode], None] | None = None,
+) -> None:
+    """:func:`run_device_code_login` for asyncio callers: polling runs off the event loop.
+
+    ``on_code`` and ``sink`` are called from a worker thread.
+    """
+    import asyncio
+
+    await asyncio.to_thread(run_device_code_login, opts, sink, on_code=on_code)

@@ -280,3 +280,22 @@ def test_device_phase_texts(snapshot: SnapshotAssertion) -> None:
     ]
     text = "\n".join(f"{p.id} visible={p.is_user_visible()}: {p}" for p in phases)
     assert text == snapshot(extension_class=TextSnapshot, name="device_phases")
+
+
+def test_public_api_resolves_and_async_forms_work(home: Path) -> None:
+    import asyncio
+
+    import loginkit
+
+    for name in loginkit.__all__:
+        assert getattr(loginkit, name) is not None, name
+
+    async def main() -> None:
+        await loginkit.alogin_with_api_key(KEY, home, "file")
+        assert await loginkit.aget_access_token(home) == KEY
+        status = await loginkit.alogin_status(home)
+        assert status.mode == "apikey" and status.masked_api_key == "sk-proj-***ABCDE"
+        assert (await loginkit.alogout(home)).removed
+
+    asyncio.run(main())
+    assert loginkit.login_status(home).mode is None
