@@ -57,11 +57,17 @@ class ProgressPrinter:
         with self._lock:
             if isinstance(phase, Failed):
                 self._shown.append(phase)
-            print(phase.render(self.profile), file=self.out, flush=True)
+            self._write(phase.render(self.profile))
 
     def text(self, line: str) -> None:
         with self._lock:
-            print(line, file=self.out, flush=True)
+            self._write(line)
+
+    def _write(self, text: str) -> None:
+        # One write per message, newline included: a Ctrl-C can then never split a line from
+        # its newline and glue the next message onto it.
+        self.out.write(text + "\n")
+        self.out.flush()
 
     def already_shown(self, error: LoginError) -> bool:
         with self._lock:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from loginkit.profiles import OPENAI, Profile
-from loginkit.progress import LoginFailureCategory, _words
+from loginkit.progress import LoginFailureCategory, _words, failure_block
 
 
 class DeviceFailurePhase(enum.Enum):
@@ -205,12 +205,14 @@ class DeviceFailed(DevicePhase):
         return True
 
     def render(self, profile: Profile = OPENAI) -> str:
-        return (
-            f"{self.category.title_for(profile)}\n"
-            f"{profile.app_name} couldn't finish signing in with a device code while"
-            f" {self.phase.text(profile)}. {self.category.help_for(profile)}\n"
-            f"Help: {profile.help_url}\n"
-            f"Details: {self.category.value} - {self.message}"
+        return failure_block(
+            profile,
+            title=self.category.title_for(profile),
+            where=self.phase.text(profile),
+            help=self.category.help_for(profile),
+            category_id=self.category.value,
+            message=self.message,
+            how=" with a device code",
         )
 
     def fields(self) -> dict[str, object]:

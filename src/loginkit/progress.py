@@ -167,6 +167,28 @@ _CATEGORY_TEXT: dict[LoginFailureCategory, tuple[str, str]] = {
 }
 
 
+def failure_block(
+    profile: Profile,
+    *,
+    title: str,
+    where: str,
+    help: str,
+    category_id: str,
+    message: str,
+    how: str = "",
+) -> str:
+    """The four-line failure block every flow prints: title, what/where/fix, help URL, details.
+
+    ``how`` names the sign-in method when it is not the browser (" with a device code").
+    """
+    return (
+        f"{title}\n"
+        f"{profile.app_name} couldn't finish signing in{how} while {where}. {help}\n"
+        f"Help: {profile.help_url}\n"
+        f"Details: {category_id} - {message}"
+    )
+
+
 class LoginPhase:
     """A milestone of one browser sign-in; the subclasses below are the ten phases.
 
@@ -356,12 +378,13 @@ class Failed(LoginPhase):
         return True
 
     def render(self, profile: Profile = OPENAI) -> str:
-        return (
-            f"{self.category.title_for(profile)}\n"
-            f"{profile.app_name} couldn't finish signing in while {self.phase.text(profile)}."
-            f" {self.category.help_for(profile)}\n"
-            f"Help: {profile.help_url}\n"
-            f"Details: {self.category.id} - {self.message}"
+        return failure_block(
+            profile,
+            title=self.category.title_for(profile),
+            where=self.phase.text(profile),
+            help=self.category.help_for(profile),
+            category_id=self.category.id,
+            message=self.message,
         )
 
     def fields(self) -> dict[str, object]:

@@ -12,7 +12,6 @@ not a hard-coded production URL (spec 16.15); ``CODEX_REFRESH_TOKEN_URL_OVERRIDE
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -68,21 +67,14 @@ class RefreshError(LoginkitError):
         self.reason = reason
 
 
-def _b64url_json(segment: str) -> Any:
-    padded = segment + "=" * (-len(segment) % 4)
-    return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-
-
 def jwt_claims(token: str) -> dict[str, Any]:
-    """Unverified payload claims, or ``{}``: only used to decide *when* to refresh."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return {}
+    """Unverified payload claims, or ``{}``: only used to decide *when* and *where* to refresh."""
+    from loginkit.idtoken import JwtFormatError, decode_jwt_payload
+
     try:
-        payload = _b64url_json(parts[1])
-    except (ValueError, UnicodeError):
+        return decode_jwt_payload(token)
+    except JwtFormatError:
         return {}
-    return payload if isinstance(payload, dict) else {}
 
 
 def token_expiry(access_token: str) -> int | None:
