@@ -332,6 +332,11 @@ class LoginRun:
             )
         self.emit(LocalServerBound(port=self.actual_port))
         log_event(logger, logging.INFO, "local callback server bound", port=self.actual_port)
+        if self.profile.discover:
+            # Generic providers only: the openai profile's link never waits for the network.
+            from loginkit.discovery import discover
+
+            self.profile = discover(self.profile, self.opts.issuer, self.opts.timeouts)
         self.redirect_uri = f"http://{self.profile.redirect_host}:{self.actual_port}/auth/callback"
         self.auth_url = build_authorize_url(
             self.profile,

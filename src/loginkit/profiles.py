@@ -45,13 +45,22 @@ class Profile:
     device_login_command: str = "loginkit login --device-auth"
     help_url: str = "https://github.com/loginkit/loginkit#troubleshooting"
     redirect_host: str = "localhost"
+    #: Look the endpoints up in ``{issuer}/.well-known/openid-configuration`` before signing in.
+    discover: bool = False
+    #: Endpoints found by discovery (or configured); they win over ``issuer + path``.
+    authorization_endpoint_url: str | None = None
+    token_endpoint_url: str | None = None
 
     def authorize_endpoint(self, issuer: str | None = None) -> str:
         """The authorize URL for ``issuer`` (default: the profile's). Used verbatim, no trimming."""
+        if self.authorization_endpoint_url:
+            return self.authorization_endpoint_url
         return f"{issuer if issuer is not None else self.issuer}{self.authorize_path}"
 
     def token_endpoint(self, issuer: str | None = None) -> str:
         """The token URL for ``issuer``; the code exchange, API-key exchange and refresh all use it."""
+        if self.token_endpoint_url:
+            return self.token_endpoint_url
         return f"{issuer if issuer is not None else self.issuer}{self.token_path}"
 
     def with_issuer(self, issuer: str) -> Profile:
@@ -84,6 +93,7 @@ def generic_profile(issuer: str, client_id: str) -> Profile:
         issuer=issuer,
         client_id=client_id,
         scope="openid profile email offline_access",
+        discover=True,
     )
 
 

@@ -191,6 +191,13 @@ def request_refresh(
     from loginkit.token_errors import parse_token_endpoint_error
 
     url, client_id = refresh_endpoint(id_token)
+    if client_id != OPENAI_CLIENT_ID and not os.environ.get("CODEX_REFRESH_TOKEN_URL_OVERRIDE"):
+        # A generic provider's token endpoint is wherever its discovery document says.
+        from loginkit.discovery import fetch_metadata
+
+        issuer = url.removesuffix("/oauth/token")
+        discovered = (fetch_metadata(issuer, timeouts, client) or {}).get("token_endpoint")
+        url = discovered if isinstance(discovered, str) else url
     endpoint = sanitize_url_for_logging(url)
     headers = {"User-Agent": "loginkit"}
     if client_id == OPENAI_CLIENT_ID:

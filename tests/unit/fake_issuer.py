@@ -56,6 +56,9 @@ class FakeIssuer:
     script: list[Behaviour] = field(default_factory=list)
     api_key_behaviour: Behaviour | None = None
     requests: list[dict[str, str]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    #: When set, served at /.well-known/openid-configuration ("{issuer}" is filled in).
+    discovery: dict[str, str] | None = None
     id_token: str = field(default_factory=id_token_for)
     access_token: str = field(
         default_factory=lambda: make_jwt(
@@ -112,7 +115,15 @@ def _handler(fake: FakeIssuer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
+        def do_GET(self) -> None:
+            if fake.discovery is None or self.path != "/.well-known/openid-configuration":
+                self._answer(Behaviour("status", 404, b"{}"), b"")
+                return
+            doc = {k: v.replace("{issuer}", fake.issuer) for k, v in fake.discovery.items()}
+            self._answer(Behaviour("status", 200, json.dumps(doc).encode()), b"")
+
         def do_POST(self) -> None:
+            fake.paths.append(self.path)
             length = int(self.headers.get("Content-Length", "0"))
             raw = self.rfile.read(length).decode()
             from urllib.parse import parse_qsl

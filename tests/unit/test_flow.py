@@ -563,3 +563,38 @@ def test_opaque_access_token_still_signs_in(home: Path, fake_issuer: FakeIssuer)
     assert "plan_type=&" in location
     run.get("/success")
     run.server.block_until_done(timeout=10)
+
+
+def test_generic_provider_endpoints_come_from_discovery(
+    home: Path, fake_issuer: FakeIssuer
+) -> None:
+    fake_issuer.discovery = {
+        "issuer": "{issuer}",
+        "authorization_endpoint": "{issuer}/authorize/v2",
+        "token_endpoint": "{issuer}/token/v2",
+    }
+    run = start_run(home, fake_issuer.issuer, client_id="my-cli")
+    assert run.server.auth_url.startswith(
+        f"{fake_issuer.issuer}/authorize/v2?response_type=code&client_id=my-cli&"
+    )
+    assert run.callback(f"code=c&state={STATE}").status == 302
+    run.get("/success")
+    run.server.block_until_done(timeout=10)
+    assert fake_issuer.paths == ["/token/v2"], (
+        "the code went to the discovered token endpoint, no API-key step"
+    )
+
+
+def test_generic_provider_without_discovery_uses_default_paths(
+    home: Path, fake_issuer: FakeIssuer, login_log: LoginLog
+) -> None:
+    run = start_run(home, fake_issuer.issuer, client_id="my-cli")
+    assert run.server.auth_url.startswith(f"{fake_issuer.issuer}/oauth/authorize?")
+    run.server.cancel()
+    with pytest.raises(LoginError):
+        run.server.block_until_done(timeout=10)
+    login_log.handler.flush()
+    assert (
+        "openid discovery document unavailable; using default endpoint paths"
+        in login_log.path.read_text()
+    )

@@ -58,6 +58,8 @@ def test_openai_sends_json_and_generic_sends_a_form() -> None:
     seen: list[httpx2.Request] = []
 
     def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "GET":  # the generic client looks for a discovery document first
+            return httpx2.Response(404)
         seen.append(request)
         return httpx2.Response(200, json={"access_token": "new-at", "refresh_token": "new-rt"})
 
@@ -140,3 +142,22 @@ def test_failure_marker_is_keyed_by_the_refresh_token(tmp_path: Path) -> None:
     assert remembered_failure(tmp_path, "rt-new") is None, "a new sign-in clears the block"
     forget_failure(tmp_path)
     assert remembered_failure(tmp_path, "rt-old") is None
+
+
+def test_generic_refresh_goes_to_the_discovered_token_endpoint() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(f"{request.method} {request.url}")
+        if request.method == "GET":
+            return httpx2.Response(
+                200, json={"token_endpoint": "http://127.0.0.1:9999/realms/x/token"}
+            )
+        return httpx2.Response(200, json={"access_token": "new-at"})
+
+    with client(handler) as http:
+        request_refresh("rt", GENERIC_ID, timeouts=Timeouts(), client=http)
+    assert seen == [
+        "GET http://127.0.0.1:9999/.well-known/openid-configuration",
+        "POST http://127.0.0.1:9999/realms/x/token",
+    ]

@@ -1,0 +1,88 @@
+"""OpenID Connect discovery for generic providers (OpenID Connect Discovery 1.0, RFC 8414).
+
+A generic profile's endpoints come from ``{issuer}/.well-known/openid-configuration``. A provider
+without a discovery document (or one that cannot be reached now) keeps the Codex-style paths
+``/oauth/authorize`` and ``/oauth/token``, with a log line saying so; the sign-in then fails, if it
+must, with a classified error at the exchange rather than here. The ``openai`` profile never
+discovers: its endpoints are fixed, and its link must not wait for a network round trip.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from loginkit.limits import Timeouts
+from loginkit.logfile import log_event
+from loginkit.profiles import Profile
+from loginkit.redact import sanitize_url_for_logging
+
+logger = logging.getLogger("loginkit.discovery")
+WELL_KNOWN = "/.well-known/openid-configuration"
+
+
+def discovery_url(issuer: str) -> str:
+    return issuer.rstrip("/") + WELL_KNOWN
+
+
+def fetch_metadata(
+    issuer: str, timeouts: Timeouts, client: object = None
+) -> dict[str, object] | None:
+    """The provider's metadata, or None (logged) when there is none to be had.
+
+    ``client`` is an ``httpx2.Client`` to reuse; by default one is built (CA and proxy rules).
+    """
+    import httpx2
+
+    from loginkit.httpclient import HttpClientSetupFailure, build_client
+    from loginkit.token_client import describe_transport_error
+
+    url = discovery_url(issuer)
+    try:
+        http = client if isinstance(client, httpx2.Client) else build_client(timeouts)
+        try:
+            response = http.get(url, headers={"Accept": "application/json"})
+            data = response.json() if response.status_code == 200 else None
+        finally:
+            if http is not client:
+                http.close()
+    except (httpx2.HTTPError, HttpClientSetupFailure, ValueError) as exc:
+        reason = describe_transport_error(exc) if isinstance(exc, httpx2.HTTPError) else str(exc)
+        log_event(
+            logger,
+            logging.WARNING,
+            "openid discovery failed",
+            url=sanitize_url_for_logging(url),
+            error=reason,
+        )
+        return None
+    if not isinstance(data, dict):
+        log_event(
+            logger,
+            logging.WARNING,
+            "openid discovery document unavailable; using default endpoint paths",
+            url=sanitize_url_for_logging(url),
+            status=response.status_code,
+        )
+        return None
+    return data
+
+
+def discover(profile: Profile, issuer: str, timeouts: Timeouts) -> Profile:
+    """``profile`` with its endpoints filled in from discovery (unchanged when discovery is off
+    or finds nothing)."""
+    if not profile.discover:
+        return profile
+    metadata = fetch_metadata(issuer, timeouts)
+    if metadata is None:
+        return profile
+    authorize = metadata.get("authorization_endpoint")
+    token = metadata.get("token_endpoint")
+    log_event(
+        logger, logging.INFO, "openid discovery succeeded", issuer=sanitize_url_for_logging(issuer)
+    )
+    return dataclasses.replace(
+        profile,
+        authorization_endpoint_url=authorize if isinstance(authorize, str) else None,
+        token_endpoint_url=token if isinstance(token, str) else None,
+    )
