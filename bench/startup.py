@@ -5,7 +5,8 @@ PYTHONDONTWRITEBYTECODE would measure recompilation, not loginkit), then times, 
 
 - ``python -c pass`` (the floor),
 - ``python -c "import httpx2"`` (what importing the HTTP stack alone costs),
-- ``loginkit login --port 0 --no-browser``: exec until the line with the URL is read on stderr.
+- ``loginkit login --port 0 --no-browser``: exec until the line with the URL is read on stderr,
+- ``loginkit token`` with a stored, still valid access token (the scripting hot path).
 
 Prints medians and ratios to the floor. Usage: ``uv run python bench/startup.py [rounds]``.
 """
@@ -51,6 +52,30 @@ def time_link(cmd: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
+def write_valid_auth(home: Path) -> None:
+    import base64
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    access = ".".join(
+        [b64(b"{}"), b64(json.dumps({"exp": int(time.time()) + 86400}).encode()), b64(b"s")]
+    )
+    auth = {
+        "auth_mode": "chatgpt",
+        "OPENAI_API_KEY": None,
+        "tokens": {
+            "id_token": access,
+            "access_token": access,
+            "refresh_token": "r",
+            "account_id": None,
+        },
+        "last_refresh": "2026-01-01T00:00:00Z",
+    }
+    (home / "auth.json").write_text(json.dumps(auth))
+
+
 def main() -> int:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
     with tempfile.TemporaryDirectory() as tmp:
@@ -73,6 +98,9 @@ def main() -> int:
         )
         python = str(venv / "bin" / "python")
         run_env = {**env, "CODEX_HOME": str(home)}
+        token_home = Path(tmp, "token-home")
+        token_home.mkdir()
+        write_valid_auth(token_home)
         cases: dict[str, Callable[[], float]] = {
             "python -c pass": lambda: time_exit([python, "-c", "pass"], run_env),
             "python -c 'import httpx2'": lambda: time_exit(
@@ -80,6 +108,9 @@ def main() -> int:
             ),
             "loginkit login: link on stderr": lambda: time_link(
                 [str(venv / "bin" / "loginkit"), "login", "--port", "0", "--no-browser"], run_env
+            ),
+            "loginkit token (valid, stored)": lambda: time_exit(
+                [str(venv / "bin" / "loginkit"), "token", "--codex-home", str(token_home)], run_env
             ),
         }
         for measure in cases.values():  # warm the page cache

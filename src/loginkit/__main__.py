@@ -1,5 +1,5 @@
 """``python -m loginkit``."""
 
-from loginkit.cli import main
+from loginkit.entry import main
 
 raise SystemExit(main())
