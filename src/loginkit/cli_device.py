@@ -23,7 +23,7 @@ from loginkit.cli import (
     browser_login,
     context_or_exit,
 )
-from loginkit.device_progress import DeviceFailed, DeviceFailureCategory, DevicePhase
+from loginkit.device_progress import DeviceEvent, DeviceFailed, DeviceFailureCategory
 from loginkit.profiles import Profile
 
 GRAY, BLUE, RESET = "\x1b[90m", "\x1b[94m", "\x1b[0m"
@@ -71,7 +71,7 @@ class DevicePrinter:
         self.shown: list[DeviceFailed] = []
         self._lock = threading.Lock()
 
-    def __call__(self, phase: DevicePhase) -> None:
+    def __call__(self, phase: DeviceEvent) -> None:
         with self._lock:
             if self.json_mode:
                 record = {"type": "progress", "phase": phase.id, "text": phase.render(self.profile)}

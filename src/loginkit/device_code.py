@@ -21,13 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loginkit.device_progress import (
-    DeviceExchangingToken,
+    DeviceEvent,
     DeviceFailed,
     DeviceFailureCategory,
     DeviceFailurePhase,
-    DevicePersistingCredentials,
-    DevicePhase,
-    DeviceSucceeded,
     PollingForApproval,
     PollRetrying,
     RequestingDeviceCode,
@@ -38,7 +35,12 @@ from loginkit.home import AuthCredentialsStoreMode
 from loginkit.limits import Timeouts
 from loginkit.logfile import log_event
 from loginkit.profiles import OPENAI_CLIENT_ID, Profile, profile_for
-from loginkit.progress import LoginFailureCategory
+from loginkit.progress import (
+    ExchangingToken,
+    LoginFailureCategory,
+    PersistingCredentials,
+    Succeeded,
+)
 
 logger = logging.getLogger("loginkit.device")
 
@@ -50,7 +52,7 @@ NOT_ENABLED = (
     " server URL."
 )
 
-DeviceSink = Callable[[DevicePhase], object]
+DeviceSink = Callable[[DeviceEvent], object]
 
 
 class DeviceLoginError(LoginkitError):
@@ -110,7 +112,7 @@ class _Emitter:
     def __init__(self, sink: DeviceSink | None) -> None:
         self._sink = sink
 
-    def __call__(self, phase: DevicePhase) -> None:
+    def __call__(self, phase: DeviceEvent) -> None:
         if self._sink is None:
             return
         try:
@@ -360,7 +362,7 @@ def complete_device_code_login(
 
     emit = _Emitter(sink)
     approved = _poll(code, opts, emit, sleep)
-    emit(DeviceExchangingToken())
+    emit(ExchangingToken())
     try:
         if approved.tokens is not None:
             tokens = parse_token_response(json.dumps(approved.tokens), code.token_url)
@@ -393,7 +395,7 @@ def complete_device_code_login(
             violation,
             ErrorKind.PERMISSION_DENIED,
         )
-    emit(DevicePersistingCredentials())
+    emit(PersistingCredentials())
     try:
         persist_tokens(
             opts.codex_home,
@@ -408,7 +410,7 @@ def complete_device_code_login(
             DeviceFailurePhase.PERSIST_CREDENTIALS, LoginFailureCategory.PERSIST_FAILED, str(exc)
         ) from None
     log_event(logger, logging.INFO, "device code login completed")
-    emit(DeviceSucceeded())
+    emit(Succeeded())
 
 
 def run_device_code_login(

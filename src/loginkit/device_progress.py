@@ -1,7 +1,8 @@
 """Progress vocabulary for device-code sign-in, rendered like the browser flow's.
 
-The phases mirror the browser ones where they mean the same thing (exchanging, persisting,
-succeeded) and add the device steps. Failures reuse :class:`LoginFailureCategory` for the token
+Where a step means the same thing as in the browser flow, the device flow emits the browser's own
+phase (``ExchangingToken``, ``PersistingCredentials``, ``Succeeded`` from :mod:`loginkit.progress`);
+the classes here are the device steps. Failures reuse :class:`LoginFailureCategory` for the token
 exchange, workspace and persistence buckets, and add four device-specific categories.
 """
 
@@ -12,7 +13,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from loginkit.profiles import OPENAI, Profile
-from loginkit.progress import LoginFailureCategory, _words, failure_block
+from loginkit.progress import (
+    ExchangingToken,
+    LoginFailureCategory,
+    PersistingCredentials,
+    Succeeded,
+    _words,
+    failure_block,
+)
 
 
 class DeviceFailurePhase(enum.Enum):
@@ -168,33 +176,6 @@ class PollRetrying(DevicePhase):
 
 
 @dataclass(frozen=True)
-class DeviceExchangingToken(DevicePhase):
-    id: ClassVar[str] = "exchanging_token"
-
-    def render(self, profile: Profile = OPENAI) -> str:
-        return "Exchanging authorization code for tokens..."
-
-
-@dataclass(frozen=True)
-class DevicePersistingCredentials(DevicePhase):
-    id: ClassVar[str] = "persisting_credentials"
-
-    def is_user_visible(self) -> bool:
-        return True
-
-    def render(self, profile: Profile = OPENAI) -> str:
-        return f"Saving your {profile.app_name} credentials..."
-
-
-@dataclass(frozen=True)
-class DeviceSucceeded(DevicePhase):
-    id: ClassVar[str] = "succeeded"
-
-    def render(self, profile: Profile = OPENAI) -> str:
-        return "Signed in. You're good to go."
-
-
-@dataclass(frozen=True)
 class DeviceFailed(DevicePhase):
     phase: DeviceFailurePhase
     category: AnyCategory
@@ -222,3 +203,7 @@ class DeviceFailed(DevicePhase):
             "title": self.category.title,
             "message": self.message,
         }
+
+
+#: What a device sign-in emits: its own steps, plus the browser phases it shares.
+DeviceEvent = DevicePhase | ExchangingToken | PersistingCredentials | Succeeded

@@ -20,16 +20,16 @@ from loginkit.cli_credentials import status_lines
 from loginkit.cli_device import device_prompt, use_color
 from loginkit.credentials import LoginStatus, mask_api_key
 from loginkit.device_progress import (
+    DeviceEvent,
     DeviceFailed,
     DeviceFailureCategory,
     DeviceFailurePhase,
-    DevicePersistingCredentials,
     PollingForApproval,
     PollRetrying,
     RequestingDeviceCode,
 )
 from loginkit.profiles import OPENAI, generic_profile
-from loginkit.progress import LoginFailureCategory
+from loginkit.progress import LoginFailureCategory, PersistingCredentials
 
 from .fake_issuer import id_token_for, make_jwt
 from .snapshot_ext import TextSnapshot
@@ -271,12 +271,12 @@ def test_device_failure_blocks(
 
 
 def test_device_phase_texts(snapshot: SnapshotAssertion) -> None:
-    phases = [
+    phases: list[DeviceEvent] = [
         RequestingDeviceCode(),
         PollingForApproval(1),
         PollingForApproval(2),
         PollRetrying(2.0, "connection failed: [Errno 111] Connection refused"),
-        DevicePersistingCredentials(),
+        PersistingCredentials(),
     ]
     text = "\n".join(f"{p.id} visible={p.is_user_visible()}: {p}" for p in phases)
     assert text == snapshot(extension_class=TextSnapshot, name="device_phases")

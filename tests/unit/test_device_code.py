@@ -26,12 +26,10 @@ from loginkit.device_code import (
 from loginkit.device_progress import (
     DeviceFailed,
     DeviceFailureCategory,
-    DevicePhase,
-    DeviceSucceeded,
     PollRetrying,
 )
 from loginkit.limits import Timeouts
-from loginkit.progress import LoginFailureCategory
+from loginkit.progress import LoginFailureCategory, Succeeded
 
 from .fake_issuer import id_token_for, make_jwt
 
@@ -144,7 +142,7 @@ def test_pending_then_approved_exchanges_with_the_server_pkce_pair(
         {"device_auth_id": "dev-secret-id", "usercode": "WXYZ-9876", "interval": 3},
     )
     device_server.polls = [(403, {"error": "deviceauth_authorization_pending"}), (404, {})]
-    events: list[DevicePhase] = []
+    events: list[object] = []
     sleeps: list[float] = []
     opts = options(home, device_server)
     code = request_device_code(opts, events.append)
@@ -161,7 +159,7 @@ def test_pending_then_approved_exchanges_with_the_server_pkce_pair(
     exchange = device_server.requests[-1][1]
     assert exchange["code_verifier"] == "server-verifier"
     assert exchange["redirect_uri"] == f"{device_server.issuer}/deviceauth/callback"
-    assert isinstance(events[-1], DeviceSucceeded)
+    assert isinstance(events[-1], Succeeded)
     auth = json.loads((home / "auth.json").read_text())
     assert auth["tokens"]["account_id"] == "org-dev" and auth["OPENAI_API_KEY"] is None
 
@@ -170,7 +168,7 @@ def test_transport_errors_while_polling_are_retried_with_backoff(
     home: Path, device_server: DeviceServer
 ) -> None:
     device_server.polls = ["reset", "reset", "reset", (403, {})]
-    events: list[DevicePhase] = []
+    events: list[object] = []
     sleeps: list[float] = []
     opts = options(home, device_server)
     code = request_device_code(opts, events.append)
@@ -229,7 +227,7 @@ def test_usercode_failures(
     message: str,
 ) -> None:
     device_server.usercode = (status, {"error": "nope"})
-    events: list[DevicePhase] = []
+    events: list[object] = []
     with pytest.raises(DeviceLoginError) as info:
         request_device_code(options(home, device_server), events.append)
     assert info.value.failure.category is category
