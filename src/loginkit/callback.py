@@ -58,6 +58,8 @@ class Response:
     body: bytes = b""
     content_type: str | None = None
     location: str | None = None
+    #: The ``Allow`` header of a 405.
+    allow: str | None = None
     #: Terminal responses close the connection so a keep-alive socket cannot hang the next run.
     close: bool = False
 
@@ -108,6 +110,37 @@ class Exchange:
 Decision = Reply | Finish | Exchange
 
 
+class RejectionLog:
+    """Reports the first few refused requests of each kind, then only counts them.
+
+    A flood of junk (a hostile page, a port scanner) must not grow the login log, or fill the
+    person's terminal with "Couldn't verify this sign-in attempt", without bound: the first few
+    say what is going on.
+    """
+
+    PER_KIND = 5
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def allow(self, kind: str) -> bool:
+        """Count one refusal of ``kind``; True while it should still be reported."""
+        seen = self.counts.get(kind, 0) + 1
+        self.counts[kind] = seen
+        if seen == self.PER_KIND + 1:
+            log_event(
+                logger,
+                logging.WARNING,
+                "further refused requests of this kind are not reported",
+                kind=kind,
+            )
+        return seen <= self.PER_KIND
+
+    def warn(self, message: str, kind: str) -> None:
+        if self.allow(kind):
+            log_event(logger, logging.WARNING, message)
+
+
 @dataclass(frozen=True)
 class CallbackContext:
     """The run's state that decisions depend on. ``expected_state`` is secret: never logged."""
@@ -117,6 +150,8 @@ class CallbackContext:
     profile: Profile = OPENAI
     #: Set once this run has saved credentials: the URL the browser is sent to on success.
     success_location: str | None = field(default=None, repr=False)
+    #: Shared by every copy of the context (``dataclasses.replace`` keeps the same object).
+    rejections: RejectionLog = field(default_factory=RejectionLog, repr=False, compare=False)
 
     @property
     def allowed_hosts(self) -> frozenset[str]:
@@ -148,28 +183,35 @@ def _failed(phase: LoginFailurePhase, category: LoginFailureCategory, message: s
     return Failed(phase=phase, category=category, message=message)
 
 
+def method_not_allowed() -> Response:
+    return Response(
+        status=405, body=b"Method Not Allowed", content_type=TEXT, allow="GET", close=True
+    )
+
+
 def decide(request: Request, ctx: CallbackContext) -> Decision:
     """Route one request. Pure apart from log lines, which carry no secret."""
     if request.host is None or request.host.lower() not in ctx.allowed_hosts:
-        log_event(logger, logging.WARNING, "rejected request with unexpected host header")
+        # DNS rebinding: a page on evil.example that resolves to 127.0.0.1 sends its own name.
+        ctx.rejections.warn("rejected request with unexpected host header", "host")
         return Reply(plain(400, "Bad Request: unexpected Host header", close=True))
+    if not request.target.startswith("/"):
+        ctx.rejections.warn("failed to parse local callback url", "target")
+        return Reply(plain(400, "Bad Request"))
     try:
         parts = urlsplit(f"http://localhost{request.target}")
         path = parts.path
     except ValueError:
-        log_event(logger, logging.WARNING, "failed to parse local callback url")
-        return Reply(plain(400, "Bad Request"))
-    if not request.target.startswith("/"):
-        log_event(logger, logging.WARNING, "failed to parse local callback url")
+        ctx.rejections.warn("failed to parse local callback url", "target")
         return Reply(plain(400, "Bad Request"))
 
     if path == "/auth/callback":
         if request.method != "GET":
-            return Reply(plain(405, "Method Not Allowed"))
+            return Reply(method_not_allowed())
         return _callback(parts.query, path, ctx)
     if path == "/success":
         if request.method != "GET":
-            return Reply(plain(405, "Method Not Allowed"))
+            return Reply(method_not_allowed())
         if ctx.success_location is None:
             # Not this run's success: a page or process cannot make the CLI say "Signed in".
             return Reply(plain(404, "Not Found"))
@@ -180,7 +222,7 @@ def decide(request: Request, ctx: CallbackContext) -> Decision:
         )
     if path == "/cancel":
         if request.method != "GET":
-            return Reply(plain(405, "Method Not Allowed"))
+            return Reply(method_not_allowed())
         log_event(logger, logging.INFO, "login cancelled by a newer login server")
         return Finish(
             Response(status=200, body=b"Login cancelled", close=True),
@@ -193,19 +235,26 @@ def _callback(query: str, path: str, ctx: CallbackContext) -> Decision:
     params: dict[str, str] = {}
     for key, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
         params[key] = value  # the last value of a repeated key wins
-    if ctx.success_location is not None:
-        # One-shot: a reload or prefetch after success must not re-exchange a used code.
-        return Reply(Response(status=302, location=ctx.success_location))
-
     code = params.get("code")
     state = params.get("state")
     error = params.get("error")
     has_code = bool(code)
     has_state = bool(state)
     has_error = bool(error)
+    # Constant time: the comparison must not tell a local attacker how much of a guess was right.
     state_valid = state is not None and hmac.compare_digest(
         state.encode("utf-8", "surrogatepass"), ctx.expected_state.encode("utf-8")
     )
+    if ctx.success_location is not None:
+        if not state_valid:
+            # The run is over: no Failed event after "Signed in", and no success URL (it may hold
+            # the id_token) for a request that does not know this run's state.
+            ctx.rejections.warn("login callback after success with a wrong state", "late_state")
+            return Reply(plain(400, "State mismatch"))
+        # One-shot: a reload or prefetch after success must not re-exchange a used code.
+        return Reply(Response(status=302, location=ctx.success_location))
+    if not state_valid and not ctx.rejections.allow("state_mismatch"):
+        return Reply(plain(400, "State mismatch"))
     received = CallbackReceived(
         has_code=has_code, has_state=has_state, has_error=has_error, state_valid=state_valid
     )
@@ -237,6 +286,9 @@ def _callback(query: str, path: str, ctx: CallbackContext) -> Decision:
 
     if error is not None:
         description = params.get("error_description")
+        if description is not None and ctx.expected_state:
+            # A provider that echoes the request must not put this run's state on screen or in the log.
+            description = description.replace(ctx.expected_state, "<redacted>")
         message = callback_error_message(error, description, ctx.profile)
         log_event(
             logger,

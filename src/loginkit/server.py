@@ -1,9 +1,16 @@
-"""The loopback HTTP driver: asyncio streams in, h11 for HTTP/1.1, decisions from the flow.
+"""The loopback HTTP driver: asyncio protocols in, h11 for HTTP/1.1, decisions from the flow.
 
-It only moves bytes. Every connection is served concurrently with a read deadline and size limits,
-so an idle socket (a port scanner, a browser preconnect, a hostile page) can never block the real
-callback, and the number of connections is capped by dropping the oldest idle one. Imported only
-after the sign-in link is out: asyncio and h11 are not on the start-up path.
+It only moves bytes. Every connection is an :class:`asyncio.Protocol` that feeds h11 as data
+arrives, so a complete request is recognised in the same loop iteration its last byte is read, with
+no task per idle socket. A request is read under one deadline for the whole head and body (a client
+that trickles a byte at a time is cut off like one that sends nothing) and within size limits.
+
+Connections are capped. Past the cap, the connection idle for longest that is not being answered is
+dropped (connections younger than :data:`EVICTION_GRACE` only when nothing older can go), so a flood
+of idle or half-sent connections can neither exhaust file descriptors nor keep the browser out: the
+browser's request is complete moments after it connects, and from then on its connection is being
+answered and is never dropped. Imported only after the sign-in link is out: asyncio and h11 are not
+on the start-up path.
 """
 
 from __future__ import annotations
@@ -13,8 +20,8 @@ import contextlib
 import logging
 import socket
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 import h11
 
@@ -27,6 +34,18 @@ logger = logging.getLogger("loginkit.server")
 Handler = Callable[[Request], Awaitable[tuple[Response, RunResult | None]]]
 OnFinish = Callable[[RunResult], None]
 
+#: A connection active this recently is dropped for the cap only when no staler one can be: a
+#: browser's fresh connection may not have delivered its request yet.
+EVICTION_GRACE = 0.5
+#: Connections accepted per loop iteration, and the kernel's queue of connections not yet accepted.
+ACCEPT_BATCH = 16
+LISTEN_BACKLOG = 128
+#: A client that lets this much of our answers pile up unread is not a browser.
+MAX_UNREAD_ANSWERS = 256 * 1024
+#: Request line and header framing that the parsed event no longer shows (spaces, colons, CRLFs).
+_HEAD_FRAMING = len(" HTTP/1.1\r\n\r\n")
+_TEXT = "text/plain; charset=utf-8"
+
 _SECURITY_HEADERS = [
     (b"Cache-Control", b"no-store"),
     (b"X-Content-Type-Options", b"nosniff"),
@@ -35,23 +54,13 @@ _SECURITY_HEADERS = [
 ]
 
 
-class _BadRequest(Exception):
-    def __init__(self, status: int, text: str) -> None:
-        super().__init__(text)
-        self.status = status
-        self.text = text
-
-
-@dataclass
-class _Conn:
-    writer: asyncio.StreamWriter
-    opened: float
-    busy: bool = False
-    task: asyncio.Task[None] | None = field(default=None, repr=False)
-
-
 class LoopbackServer:
-    """Serves the listening sockets until :meth:`close`; one task per connection."""
+    """Serves the listening sockets until :meth:`close`.
+
+    ``handler`` is awaited for each complete request, on a task of its own; while it runs the
+    connection is *being answered* and survives the cap. Only a request carrying this run's state
+    can keep a handler busy for long (the token exchange), so an attacker cannot pin connections.
+    """
 
     def __init__(
         self,
@@ -61,157 +70,308 @@ class LoopbackServer:
         limits: ServerLimits,
     ) -> None:
         self._sockets = sockets
-        self._handler = handler
-        self._on_finish = on_finish
-        self._limits = limits
+        self.handler = handler
+        self.on_finish = on_finish
+        self.limits = limits
         self._servers: list[asyncio.Server] = []
-        self._conns: dict[int, _Conn] = {}
-        self._next_id = 0
+        #: Ordered from least to most recently active (a connection moves to the end when it is
+        #: accepted and whenever it finishes an answer).
+        self._conns: dict[_Connection, None] = {}
+        self._answers: set[asyncio.Task[None]] = set()
+        #: What was turned away, for one summary line in the login log (never a line per request).
+        self.dropped: Counter[str] = Counter()
 
     async def start(self) -> None:
+        loop = asyncio.get_running_loop()
         for sock in self._sockets:
-            server = await asyncio.start_server(
-                self._serve, sock=sock, limit=self._limits.max_request_head
+            # asyncio accepts up to ``backlog`` connections per loop iteration before any of them
+            # is admitted: a small batch keeps the file descriptors in use near the cap during a
+            # flood. It also passes ``backlog`` to listen(); the kernel queue is set back after.
+            server = await loop.create_server(
+                lambda: _Connection(self), sock=sock, backlog=ACCEPT_BATCH
             )
+            sock.listen(LISTEN_BACKLOG)
             self._servers.append(server)
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._conns)
+
+    @property
+    def crowded(self) -> bool:
+        """At the cap: answers then close their connection instead of keeping it alive, so a
+        browser opens a fresh connection rather than reusing one that is about to be dropped."""
+        return len(self._conns) >= self.limits.max_connections
 
     async def close(self) -> None:
         for server in self._servers:
             server.close()
-        for conn in list(self._conns.values()):
-            if conn.task is not None and conn.task is not asyncio.current_task():
-                conn.task.cancel()
-        tasks = [c.task for c in self._conns.values() if c.task is not None]
-        if tasks:
-            await asyncio.wait(tasks, timeout=2.0)
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(server.wait_closed(), 1.0)
+        current = asyncio.current_task()
+        for task in list(self._answers):
+            if task is not current:
+                task.cancel()
+        for conn in list(self._conns):
+            conn.close()  # graceful: an answer already written (the success page) still goes out
+        deadline = time.monotonic() + 1.0
+        while (self._conns or len(self._answers - {current}) > 0) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        for conn in list(self._conns):
+            conn.abort()
+        await asyncio.sleep(0)
+        if self.dropped:
+            log_event(
+                logger, logging.INFO, "loopback server turned connections away", **self.dropped
+            )
 
-    def _make_room(self) -> None:
-        """Past the cap, drop the oldest idle connection so a new one (the callback) gets in."""
-        while len(self._conns) > self._limits.max_connections:
-            idle = [c for c in self._conns.values() if not c.busy]
-            if not idle:
-                return
-            victim = min(idle, key=lambda c: c.opened)
-            if victim.task is not None:
-                victim.task.cancel()
-            self._conns = {k: v for k, v in self._conns.items() if v is not victim}
+    # -- bookkeeping for connections -------------------------------------------------------------
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn_id = self._next_id
-        self._next_id += 1
-        conn = _Conn(writer=writer, opened=time.monotonic(), task=asyncio.current_task())
-        self._conns[conn_id] = conn
-        self._make_room()
+    def admit(self, newcomer: _Connection) -> bool:
+        """Register a new connection, dropping others past the cap; False if it must go itself."""
+        self._conns[newcomer] = None
+        while len(self._conns) > self.limits.max_connections:
+            victim = self._eviction_victim(newcomer)
+            if victim is None:
+                self.forget(newcomer)
+                self.dropped["refused_all_busy"] += 1
+                return False
+            self.forget(victim)
+            victim.abort()
+            self.dropped["evicted_for_cap"] += 1
+        return True
+
+    def _eviction_victim(self, newcomer: _Connection) -> _Connection | None:
+        now = time.monotonic()
+        fallback = None
+        for conn in self._conns:  # least recently active first
+            if conn.answering or conn is newcomer:
+                continue
+            if now - conn.active_since >= EVICTION_GRACE:
+                return conn
+            if fallback is None:
+                fallback = conn
+        return fallback
+
+    def touch(self, conn: _Connection) -> None:
+        if conn in self._conns:
+            del self._conns[conn]
+            self._conns[conn] = None
+            conn.active_since = time.monotonic()
+
+    def forget(self, conn: _Connection) -> None:
+        self._conns.pop(conn, None)
+
+    def spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._answers.add(task)
+        task.add_done_callback(self._answers.discard)
+
+
+class _Connection(asyncio.Protocol):
+    """One accepted connection: h11 fed from ``data_received``, one request answered at a time."""
+
+    def __init__(self, server: LoopbackServer) -> None:
+        self.server = server
+        self.limits = server.limits
+        self.h11 = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=self.limits.max_request_head
+        )
+        self.transport: asyncio.Transport | None = None
+        self.active_since = time.monotonic()
+        self.answering = False
+        self.gone = False
+        self._request: Request | None = None
+        self._body = 0
+        self._deadline: asyncio.TimerHandle | None = None
+
+    # -- asyncio.Protocol --------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        if not self.server.admit(self):
+            transport.abort()
+            return
+        self._arm_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        self._feed(data)
+
+    def eof_received(self) -> bool:
+        self._feed(b"")
+        return True  # keep our side open: a client that half-closed still gets its answer
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.gone = True
+        self._disarm_deadline()
+        self.server.forget(self)
+        # A running answer is left to finish: its outcome must be applied even when the browser
+        # is gone (a closed tab must not leave the run waiting); its writes are then ignored.
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def _feed(self, data: bytes) -> None:
         try:
-            await self._serve_connection(reader, conn)
-        except (ConnectionError, asyncio.CancelledError, TimeoutError):
-            pass
+            self.h11.receive_data(data)
+            if not self.answering:
+                self._advance()
         except Exception as exc:  # a driver bug must not end the run; log it without data
             log_event(logger, logging.ERROR, "loopback connection failed", error=type(exc).__name__)
-        finally:
-            self._conns.pop(conn_id, None)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
+            self.abort()
 
-    async def _next_event(
-        self, h11_conn: h11.Connection, reader: asyncio.StreamReader, deadline: float
-    ) -> object:
-        while True:
-            event = h11_conn.next_event()
-            if event is not h11.NEED_DATA:
-                return event
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            data = await asyncio.wait_for(reader.read(8192), remaining)
-            h11_conn.receive_data(data)
-
-    async def _serve_connection(self, reader: asyncio.StreamReader, conn: _Conn) -> None:
-        h11_conn = h11.Connection(
-            h11.SERVER, max_incomplete_event_size=self._limits.max_request_head
-        )
-        while True:
-            deadline = time.monotonic() + self._limits.read_deadline
+    def _advance(self) -> None:
+        """Consume buffered events; start answering once a request is complete."""
+        while not self.answering and not self.gone:
             try:
-                event = await self._next_event(h11_conn, reader, deadline)
-                if isinstance(event, h11.ConnectionClosed):
-                    return
-                if not isinstance(event, h11.Request):
-                    raise _BadRequest(400, "Bad Request")
-                request = _to_request(event)
-                body = 0
-                while True:
-                    part = await self._next_event(h11_conn, reader, deadline)
-                    if isinstance(part, h11.Data):
-                        body += len(part.data)
-                        if body > self._limits.max_request_body:
-                            raise _BadRequest(413, "Payload Too Large")
-                    elif isinstance(part, h11.EndOfMessage):
-                        break
-                    else:
-                        raise _BadRequest(400, "Bad Request")
+                event = self.h11.next_event()
             except h11.RemoteProtocolError as exc:
                 status = exc.error_status_hint if exc.error_status_hint in (400, 431) else 400
-                text = "Request Header Fields Too Large" if status == 431 else "Bad Request"
-                await self._send_error(h11_conn, conn.writer, status, text)
+                self._refuse(status)
                 return
-            except _BadRequest as exc:
-                await self._send_error(h11_conn, conn.writer, exc.status, exc.text)
+            if event is h11.NEED_DATA or event is h11.PAUSED:
                 return
-            conn.busy = True
-            try:
-                response, result = await self._handler(request)
-                await self._send(h11_conn, conn.writer, response)
-            finally:
-                conn.busy = False
+            if isinstance(event, h11.ConnectionClosed):
+                self.close()
+                return
+            if isinstance(event, h11.Request):
+                if _head_size(event) > self.limits.max_request_head:
+                    # h11 only bounds an *incomplete* head; one that arrives whole can be larger.
+                    self._refuse(431)
+                    return
+                self._request = _to_request(event)
+                self._body = 0
+            elif isinstance(event, h11.Data):
+                self._body += len(event.data)
+                if self._body > self.limits.max_request_body:
+                    self._refuse(413)
+                    return
+            elif isinstance(event, h11.EndOfMessage) and self._request is not None:
+                request, self._request = self._request, None
+                self.answering = True
+                self._disarm_deadline()
+                assert self.transport is not None
+                self.transport.pause_reading()  # pipelined requests wait in h11's buffer
+                self.server.spawn(self._answer(request))
+                return
+            else:
+                self._refuse(400)
+                return
+
+    def _arm_deadline(self) -> None:
+        self._disarm_deadline()
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.call_later(self.limits.read_deadline, self._read_deadline_passed)
+
+    def _disarm_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _read_deadline_passed(self) -> None:
+        self._deadline = None
+        if not self.answering and not self.gone:
+            self.server.dropped["read_deadline"] += 1
+            self.server.forget(self)
+            self.abort()
+
+    # -- answering ---------------------------------------------------------------------------------
+
+    async def _answer(self, request: Request) -> None:
+        try:
+            await self._answer_and_continue(request)
+        except Exception as exc:  # a driver bug must not end the run; log it without data
+            log_event(logger, logging.ERROR, "loopback connection failed", error=type(exc).__name__)
+            self.abort()
+
+    async def _answer_and_continue(self, request: Request) -> None:
+        result: RunResult | None = None
+        try:
+            response, result = await self.server.handler(request)
+        except Exception as exc:  # a handler bug must not hang the connection or end the run
+            log_event(logger, logging.ERROR, "loopback connection failed", error=type(exc).__name__)
+            response = Response(500, b"Internal Server Error", _TEXT, close=True)
+        close = response.close or self.server.crowded
+        try:
+            if not self.gone:
+                self._write(response, head=request.method == "HEAD", close=close)
+        finally:
+            # The outcome stands even if the answer could not be written.
             if result is not None:
-                self._on_finish(result)
-            if response.close or h11_conn.our_state is h11.MUST_CLOSE:
-                return
-            try:
-                h11_conn.start_next_cycle()
-            except h11.LocalProtocolError:
-                return
-
-    async def _send_error(
-        self, h11_conn: h11.Connection, writer: asyncio.StreamWriter, status: int, text: str
-    ) -> None:
-        if h11_conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+                self.server.on_finish(result)
+        if self.gone:
             return
-        body = text.encode("utf-8")
-        response = Response(
-            status=status, body=body, content_type="text/plain; charset=utf-8", close=True
-        )
-        with contextlib.suppress(h11.LocalProtocolError, ConnectionError):
-            await self._send(h11_conn, writer, response)
+        if close or self.h11.our_state is h11.MUST_CLOSE:
+            self.close()
+            return
+        try:
+            self.h11.start_next_cycle()
+        except h11.LocalProtocolError:
+            self.close()
+            return
+        self.answering = False
+        self.server.touch(self)
+        self._arm_deadline()
+        assert self.transport is not None
+        self.transport.resume_reading()
+        self._advance()
 
-    async def _send(
-        self, h11_conn: h11.Connection, writer: asyncio.StreamWriter, response: Response
-    ) -> None:
+    def _write(self, response: Response, *, head: bool = False, close: bool = False) -> None:
+        """Write one response; for a HEAD request the same head without the body."""
         headers: list[tuple[bytes, bytes]] = [(b"Content-Length", str(len(response.body)).encode())]
         if response.content_type is not None:
             headers.append((b"Content-Type", response.content_type.encode()))
         if response.location is not None:
             headers.append((b"Location", response.location.encode("ascii")))
-        if response.close:
+        if response.allow is not None:
+            headers.append((b"Allow", response.allow.encode("ascii")))
+        if close:
             headers.append((b"Connection", b"close"))
         headers.extend(_SECURITY_HEADERS)
-        data = h11_conn.send(h11.Response(status_code=response.status, headers=headers)) or b""
-        if response.body:
-            data += h11_conn.send(h11.Data(data=response.body)) or b""
-        data += h11_conn.send(h11.EndOfMessage()) or b""
-        writer.write(data)
-        await asyncio.wait_for(writer.drain(), self._limits.read_deadline)
+        data = self.h11.send(h11.Response(status_code=response.status, headers=headers)) or b""
+        if response.body and not head:
+            data += self.h11.send(h11.Data(data=response.body)) or b""
+        data += self.h11.send(h11.EndOfMessage()) or b""
+        assert self.transport is not None
+        self.transport.write(data)
+        if self.transport.get_write_buffer_size() > MAX_UNREAD_ANSWERS:
+            self.server.dropped["not_reading"] += 1
+            self.abort()
+
+    def _refuse(self, status: int) -> None:
+        """Answer a request we will not serve (400, 413, 431) and close the connection."""
+        self.server.dropped[f"status_{status}"] += 1
+        text = {413: "Payload Too Large", 431: "Request Header Fields Too Large"}.get(
+            status, "Bad Request"
+        )
+        if self.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            with contextlib.suppress(h11.LocalProtocolError):
+                self._write(Response(status, text.encode(), _TEXT, close=True), close=True)
+        self.close()
+
+    def close(self) -> None:
+        self._disarm_deadline()
+        self.server.forget(self)
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def abort(self) -> None:
+        self._disarm_deadline()
+        self.server.forget(self)
+        if self.transport is not None:
+            self.transport.abort()
+
+
+def _head_size(event: h11.Request) -> int:
+    """The request head's size on the wire, give or take optional whitespace."""
+    size = len(event.method) + len(event.target) + _HEAD_FRAMING
+    for name, value in event.headers:
+        size += len(name) + len(value) + 4  # ": " and CRLF
+    return size
 
 
 def _to_request(event: h11.Request) -> Request:
     host: str | None = None
     for name, value in event.headers:
-        if name == b"host":
+        if name == b"host":  # h11 refuses a request with more than one
             host = value.decode("latin-1")
     return Request(
         method=event.method.decode("ascii", "replace"),
