@@ -231,6 +231,10 @@ def decide(request: Request, ctx: CallbackContext) -> Decision:
     return Reply(plain(404, "Not Found"))
 
 
+def _redact(value: str, secret: str) -> str:
+    return value.replace(secret, "<redacted>") if secret else value
+
+
 def _callback(query: str, path: str, ctx: CallbackContext) -> Decision:
     params: dict[str, str] = {}
     for key, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
@@ -285,10 +289,12 @@ def _callback(query: str, path: str, ctx: CallbackContext) -> Decision:
         return Reply(plain(400, "State mismatch"), (received, failure))
 
     if error is not None:
+        # A provider that echoes the request must not put this run's state on screen, in the
+        # browser's error page or in the log.
+        error = _redact(error, ctx.expected_state)
         description = params.get("error_description")
-        if description is not None and ctx.expected_state:
-            # A provider that echoes the request must not put this run's state on screen or in the log.
-            description = description.replace(ctx.expected_state, "<redacted>")
+        if description is not None:
+            description = _redact(description, ctx.expected_state)
         message = callback_error_message(error, description, ctx.profile)
         log_event(
             logger,
