@@ -1,0 +1,153 @@
+"""Issue 4.5: every way a token endpoint can fail gets its own category, end to end.
+
+The real oidc-provider sits behind the fault proxy (``tests/support/fault_proxy.py``); loginkit's
+issuer is the proxy, which forwards everything (the browser's authorize request too) and breaks only
+the token request it is told to. Headless Chromium signs in for real, so the code being exchanged
+is a real one. Library runs use a 1 s HTTP timeout so the 10 s stall is a timeout after 1 s; one
+run goes through the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser
+from support.browser import complete_login
+from support.fault_proxy import FaultProxy, fault_proxy
+from support.provider import Provider
+
+from loginkit import LoginFailureCategory, LoginFailurePhase
+from loginkit.limits import Timeouts
+
+from security.harness import cli_command, spawn_cli, start  # isort: skip
+
+C = LoginFailureCategory
+OLD = b'{\n  "auth_mode": "apikey",\n  "OPENAI_API_KEY": "sk-old-key-keep-me"\n}'
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+
+@pytest.fixture(scope="module")
+def module_proxy(provider: Provider) -> Iterator[FaultProxy]:
+    with fault_proxy(provider.issuer) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def proxy(module_proxy: FaultProxy) -> Iterator[FaultProxy]:
+    module_proxy.clear()
+    module_proxy.calls.clear()
+    yield module_proxy
+    module_proxy.clear()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    (path / "auth.json").write_bytes(OLD)
+    return path
+
+
+FAULTS = [
+    (
+        "status",
+        {},
+        C.TOKEN_ENDPOINT_REJECTED,
+        "returned status 500 Internal Server Error from {url}/oauth/token: injected fault",
+    ),
+    (
+        "status",
+        {"status": 502, "body": b"<html>Bad gateway</html>", "content_type": "text/html"},
+        C.TOKEN_ENDPOINT_REJECTED,
+        "returned status 502 Bad Gateway from {url}/oauth/token: <html>Bad gateway</html>",
+    ),
+    ("garbage", {}, C.TOKEN_RESPONSE_MALFORMED, "could not be parsed: expected JSON"),
+    ("stall", {"seconds": 10.0}, C.TOKEN_EXCHANGE_TIMEOUT, "timed out waiting for a response"),
+    (
+        "reset",
+        {},
+        C.TOKEN_EXCHANGE_REQUEST,
+        "Connection reset by peer (endpoint: {url}/oauth/token)",
+    ),
+    ("redirect", {}, C.TOKEN_ENDPOINT_REJECTED, "returned status 302 Found from {url}/oauth/token"),
+    (
+        "truncate",
+        {},
+        C.TOKEN_EXCHANGE_REQUEST,
+        "peer closed connection without sending complete message body",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "category", "fragment"),
+    FAULTS,
+    ids=["500-json", "502-html", "garbage", "stall-10s", "reset", "redirect", "truncated"],
+)
+def test_token_endpoint_fault_gets_its_category(
+    provider: Provider,
+    browser: Browser,
+    proxy: FaultProxy,
+    home: Path,
+    kind: str,
+    options: dict[str, object],
+    category: LoginFailureCategory,
+    fragment: str,
+) -> None:
+    proxy.arm(kind, grant_type="authorization_code", **options)
+    run = start(home, proxy.url, timeouts=Timeouts.uniform(1.0))
+    started = time.monotonic()
+    page = complete_login(browser, run.server.auth_url)
+    error = run.finish_error()
+    assert time.monotonic() - started < 8, "a stalled endpoint costs the timeout, not the stall"
+    assert error.failure is not None
+    assert (error.failure.category, error.failure.phase) == (
+        category,
+        LoginFailurePhase.EXCHANGE_TOKEN,
+    )
+    assert fragment.format(url=proxy.url) in str(error)
+    assert "Token exchange failed" in page.text and "token_exchange_failed" in page.text
+    calls = proxy.token_calls("authorization_code")
+    assert len(calls) == 1 and calls[0].fault == kind, "exchanged once, never retried or followed"
+    assert calls[0].form["code"] not in str(error)
+    assert (home / "auth.json").read_bytes() == OLD, "a failed sign-in leaves old credentials"
+    assert [f.category for f in run.failures()] == [category]
+
+
+@pytest.mark.parametrize(
+    ("kind", "options"), [("status", {}), ("stall", {"seconds": 10.0})], ids=["500", "stall"]
+)
+def test_api_key_endpoint_fault_still_signs_in(
+    browser: Browser, proxy: FaultProxy, home: Path, kind: str, options: dict[str, object]
+) -> None:
+    """The API-key exchange is best effort (spec 3.11): its failure leaves the key empty."""
+    proxy.arm(kind, grant_type=TOKEN_EXCHANGE, **options)
+    run = start(home, proxy.url, timeouts=Timeouts.uniform(1.0))
+    page = complete_login(browser, run.server.auth_url)
+    run.finish_ok()
+    assert "Signed in to Codex" in page.text
+    saved = json.loads((home / "auth.json").read_text())
+    assert saved["OPENAI_API_KEY"] is None and saved["auth_mode"] == "chatgpt"
+    assert run.failures() == []
+
+
+def test_the_cli_reports_a_reset_token_endpoint(
+    browser: Browser, proxy: FaultProxy, home: Path
+) -> None:
+    proxy.arm("reset", grant_type="authorization_code")
+    command = cli_command(home, "--issuer", proxy.url, "--port", "0", "--no-browser")
+    with spawn_cli(command) as run:
+        page = complete_login(browser, run.url)
+        code, _, err = run.finish()
+    assert code == 1
+    assert "token_exchange_failed" in page.text
+    assert (
+        "Details: token_exchange_request - connection lost while reading the response: [Errno 104]"
+        f" Connection reset by peer (endpoint: {proxy.url}/oauth/token)" in err
+    )
+    assert "Error logging in" not in err, "the block already said it"
+    assert (home / "auth.json").read_bytes() == OLD
