@@ -8,8 +8,9 @@ lets tests and fuzzers hit every branch without a server.
 Processing order for ``/auth/callback`` follows the Codex CLI (spec 3.6): state first, then the
 provider's ``error``, then the code. What differs on purpose: the Host header is checked (DNS
 rebinding), only GET is served, state is compared in constant time, ``/success`` only ends the run
-after this run saved credentials, and a callback after success is answered with the success redirect
-again instead of re-exchanging a used code.
+after this run saved credentials, a callback after success is answered with the success redirect
+again (given the state) instead of re-exchanging a used code, and ``/cancel`` is refused to web
+pages.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class Request:
     method: str
     target: str
     host: str | None
+    #: The ``Sec-Fetch-Site`` header: browsers say where a request came from; other clients
+    #: (a newer ``codex login`` asking us to stand down) send none.
+    fetch_site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,11 @@ def decide(request: Request, ctx: CallbackContext) -> Decision:
     if path == "/cancel":
         if request.method != "GET":
             return Reply(method_not_allowed())
+        if request.fetch_site not in (None, "none"):
+            # Takeover comes from another login process, never from a web page: an <img> on any
+            # site must not be able to end the sign-in in progress.
+            ctx.rejections.warn("refused a cancel request sent by a web page", "web_cancel")
+            return Reply(plain(403, "Forbidden", close=True))
         log_event(logger, logging.INFO, "login cancelled by a newer login server")
         return Finish(
             Response(status=200, body=b"Login cancelled", close=True),

@@ -370,11 +370,15 @@ def _head_size(event: h11.Request) -> int:
 
 def _to_request(event: h11.Request) -> Request:
     host: str | None = None
+    fetch_site: str | None = None
     for name, value in event.headers:
         if name == b"host":  # h11 refuses a request with more than one
             host = value.decode("latin-1")
+        elif name == b"sec-fetch-site":
+            fetch_site = value.decode("latin-1").lower()
     return Request(
         method=event.method.decode("ascii", "replace"),
         target=event.target.decode("latin-1"),
         host=host,
+        fetch_site=fetch_site,
     )

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import hmac
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from playwright.sync_api import Browser
+from support.browser import open_url
 
 from loginkit import LoginFailureCategory, LoginPhase
 
@@ -28,6 +33,31 @@ def succeed(run: Run, home: Path, code: str = "the-code") -> None:
 
 def raw_get(run: Run, target: str, headers: str) -> Raw:
     return exchange(run.port, f"GET {target} HTTP/1.1\r\n{headers}\r\n".encode())
+
+
+@contextmanager
+def serve_once(body: bytes) -> Iterator[str]:
+    """A page on another origin (127.0.0.1, another port): what a hostile site would serve."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 # -- Host header (DNS rebinding) -------------------------------------------------------------------
@@ -273,3 +303,28 @@ def test_oversized_requests_get_431_or_413_and_the_run_goes_on(home: Path, issue
     assert padded.status == 302
     assert run.get("/success").status == 200
     run.finish_ok()
+
+
+# -- /cancel is for a newer login process, not for web pages --------------------------------------
+
+
+def test_a_web_page_cannot_cancel_the_sign_in(
+    home: Path, issuer: Issuer, browser: Browser, caplog: pytest.LogCaptureFixture
+) -> None:
+    run = start(home, issuer.url)
+    for site in ("cross-site", "same-site", "same-origin", "Cross-Site"):
+        answer = raw_get(
+            run, "/cancel", f"Host: localhost:{run.port}\r\nSec-Fetch-Site: {site}\r\n"
+        )
+        assert answer.status == 403, site
+    # A real page elsewhere that embeds the cancel URL, as any site on the web could.
+    page = f'<html><body><img src="http://localhost:{run.port}/cancel"></body></html>'.encode()
+    with serve_once(page) as origin:
+        open_url(browser, origin)
+    assert sum("cancel request sent by a web page" in r.getMessage() for r in caplog.records) >= 5
+    with pytest.raises(TimeoutError):
+        run.server.block_until_done(timeout=0.2)  # the sign-in is still waiting
+    # The takeover request of a newer login (no Sec-Fetch-Site) still works.
+    assert raw_get(run, "/cancel", f"Host: 127.0.0.1:{run.port}\r\n").status == 200
+    error = run.finish_error()
+    assert str(error) == "Login cancelled"

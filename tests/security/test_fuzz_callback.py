@@ -177,6 +177,13 @@ def host(g: Genome) -> str | None:
     return g.pick(HOSTS)
 
 
+FETCH_SITES = [None, None, None, "none", "cross-site", "same-site", "same-origin", "CROSS-SITE"]
+
+
+def fetch_site(g: Genome) -> str | None:
+    return g.pick(FETCH_SITES) if g.choose(8) else g.text(12)
+
+
 def method(g: Genome) -> str:
     kind = g.choose(8)
     return "GET" if kind < 5 else g.pick(METHODS) if kind < 7 else g.text(8)
@@ -211,7 +218,7 @@ def last_state(target: str) -> str | None:
 @given(st.binary(max_size=400))
 def test_decide_never_crashes_and_every_branch_keeps_its_promise(genome: bytes) -> None:
     g = Genome(genome)
-    request = Request(method=method(g), target=target(g), host=host(g))
+    request = Request(method=method(g), target=target(g), host=host(g), fetch_site=fetch_site(g))
     succeeded = g.choose(2) == 1
     ctx = CallbackContext(
         expected_state=STATE, port=PORT, success_location=SUCCESS_LOCATION if succeeded else None
@@ -232,7 +239,7 @@ def check_decision(request: Request, succeeded: bool, decision: object) -> None:
         assert last_state(target) == STATE and decision.code
         return
     response = decision.response
-    assert response.status in {200, 302, 400, 404, 405}
+    assert response.status in {200, 302, 400, 403, 404, 405}
     if not host_ok:
         assert isinstance(decision, Reply) and response.status == 400
     if response.location is not None:
@@ -246,6 +253,7 @@ def check_decision(request: Request, succeeded: bool, decision: object) -> None:
             assert succeeded and urlsplit(target).path == "/success" and method == "GET"
         elif result.failure is None:
             assert result.message == "Login cancelled", "only /cancel ends without a category"
+            assert request.fetch_site in (None, "none"), "a web page cannot cancel the sign-in"
         else:
             assert result.failure.category in CALLBACK_CATEGORIES
             assert last_state(target) == STATE, "no failure ends the run without the state"
@@ -261,7 +269,9 @@ def test_the_genome_reaches_every_branch() -> None:
     kinds: set[str] = set()
     for _ in range(3000):
         g = Genome(rng.randbytes(rng.randint(0, 300)))
-        request = Request(method=method(g), target=target(g), host=host(g))
+        request = Request(
+            method=method(g), target=target(g), host=host(g), fetch_site=fetch_site(g)
+        )
         succeeded = g.choose(2) == 1
         ctx = CallbackContext(
             expected_state=STATE,
@@ -286,6 +296,7 @@ def test_the_genome_reaches_every_branch() -> None:
         "finish:missing_authorization_code",
         "reply:302",
         "reply:400",
+        "reply:403",
         "reply:404",
         "reply:405",
     }, kinds
@@ -295,6 +306,7 @@ def test_the_genome_reaches_every_branch() -> None:
 
 LIVE_CASES = 3000
 HEADER_NAMES = [
+    b"Sec-Fetch-Site",
     b"X-A",
     b"Cookie",
     b"Transfer-Encoding",
