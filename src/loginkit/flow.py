@@ -50,6 +50,7 @@ from loginkit.progress import (
     Succeeded,
     WaitingForCallback,
 )
+from loginkit.redact import scrub
 
 if TYPE_CHECKING:
     import asyncio
@@ -197,14 +198,6 @@ def _format_duration(seconds: float) -> str:
     return f"{seconds:g} seconds"
 
 
-def scrub(text: str, secrets: list[str]) -> str:
-    """Replace every occurrence of a secret value (a server may echo one back) with a marker."""
-    for secret in secrets:
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, "<redacted>")
-    return text
-
-
 class LoginRun:
     """The state of one browser sign-in. Use the public helpers unless you need the two steps.
 
@@ -240,12 +233,13 @@ class LoginRun:
 
     # -- start-up (light imports only) -------------------------------------------------------
 
-    def _bind_failure(self, message: str, kind: ErrorKind) -> LoginError:
-        failure = Failed(
-            LoginFailurePhase.BIND_LOCAL_SERVER,
-            LoginFailureCategory.LOCAL_SERVER_UNAVAILABLE,
-            message,
-        )
+    def _bind_failure(
+        self,
+        message: str,
+        kind: ErrorKind,
+        category: LoginFailureCategory = LoginFailureCategory.LOCAL_SERVER_UNAVAILABLE,
+    ) -> LoginError:
+        failure = Failed(LoginFailurePhase.BIND_LOCAL_SERVER, category, message)
         self.emit(failure)
         return LoginError(message, kind=kind, failure=failure)
 
@@ -306,7 +300,9 @@ class LoginRun:
                             ErrorKind.ADDR_IN_USE,
                         ) from None
                     continue
+                category = LoginFailureCategory.LOCAL_SERVER_UNAVAILABLE
                 if exc.errno in (errno.EACCES, errno.EPERM):
+                    category = LoginFailureCategory.LOCAL_PORT_FORBIDDEN
                     message = (
                         f"Port 127.0.0.1:{port} is reserved or not permitted by the operating system"
                         f" ({exc.strerror}); choose another port with --port"
@@ -320,7 +316,7 @@ class LoginRun:
                     port=port,
                     error=message,
                 )
-                raise self._bind_failure(message, ErrorKind.OTHER) from None
+                raise self._bind_failure(message, ErrorKind.OTHER, category) from None
         self._sockets = [v4]
         self.actual_port = v4.getsockname()[1]
         try:
@@ -733,7 +729,14 @@ class LoginRun:
 
 
 def _prewarm() -> None:
+    """Load the HTTP stack and the TLS roots while the person is still in the browser."""
     import loginkit.token_client  # noqa: F401
+    from loginkit.httpclient import HttpClientSetupFailure, build_ssl_context
+
+    try:
+        build_ssl_context()
+    except HttpClientSetupFailure:
+        pass  # reported, classified, when the exchange builds its client
 
 
 def persist_tokens(

@@ -12,6 +12,7 @@ import base64
 import os
 import re
 import ssl
+import threading
 from collections.abc import Mapping
 
 import httpx2
@@ -68,9 +69,34 @@ def load_pem_certificates(pem: str) -> list[bytes]:
     return certs
 
 
+_CONTEXTS: dict[tuple[str, str, float] | None, ssl.SSLContext] = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
 def build_ssl_context(environ: Mapping[str, str] | None = None) -> ssl.SSLContext:
-    """System roots plus the custom bundle's certificates, if one is selected."""
+    """System roots plus the custom bundle's certificates, if one is selected.
+
+    Loading the system roots takes about a quarter of a second, so the context is built once per
+    selected bundle (and bundle file version) and reused; the sign-in pre-warms it while the person
+    is still in the browser.
+    """
     selected = selected_ca_bundle(environ)
+    key: tuple[str, str, float] | None = None
+    if selected is not None:
+        try:
+            mtime = os.stat(selected[1]).st_mtime
+        except OSError:
+            mtime = -1.0
+        key = (selected[0], selected[1], mtime)
+    with _CONTEXTS_LOCK:
+        cached = _CONTEXTS.get(key)
+        if cached is None:
+            cached = _build_ssl_context(selected)
+            _CONTEXTS[key] = cached
+        return cached
+
+
+def _build_ssl_context(selected: tuple[str, str] | None) -> ssl.SSLContext:
     try:
         context = ssl.create_default_context()
     except ssl.SSLError as exc:  # pragma: no cover - a broken OpenSSL install

@@ -12,6 +12,7 @@ root logger: :func:`install_login_log` attaches one handler to the ``loginkit`` 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -57,6 +58,34 @@ class LoginLogFormatter(logging.Formatter):
         return line
 
 
+class _LoginLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that, when the log cannot be written (a full disk), says so once on
+    stderr and stops, instead of logging's default traceback for every later line."""
+
+    def __init__(self, stream: Any, path: Path, warn: Any) -> None:
+        super().__init__(stream)
+        self._path = path
+        self._warn = warn
+        self._broken = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self._broken:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if self._broken:
+            return
+        self._broken = True
+        import sys
+
+        error = sys.exc_info()[1]
+        with contextlib.suppress(OSError, ValueError):
+            print(
+                f"Warning: failed to write login log file {self._path}: {error}; not logging further",
+                file=self._warn,
+            )
+
+
 class LoginLog:
     """An installed login log; :meth:`close` detaches and flushes it."""
 
@@ -95,7 +124,7 @@ def install_login_log(log_dir: Path, *, warn: Any = None) -> LoginLog | None:
     except OSError as exc:
         print(f"Warning: failed to open login log file {path}: {exc}", file=out)
         return None
-    handler = logging.StreamHandler(stream)
+    handler = _LoginLogHandler(stream, path, out)
     handler.setFormatter(LoginLogFormatter())
     handler.setLevel(logging.INFO)
     package_logger = logging.getLogger("loginkit")

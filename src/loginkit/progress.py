@@ -89,6 +89,10 @@ class LoginFailureCategory(enum.Enum):
     WORKSPACE_RESTRICTION = "workspace_restriction"
     PERSIST_FAILED = "persist_failed"
     REDIRECT_FAILED = "redirect_failed"
+    #: Not in the seed: the OS refuses the port itself (EACCES, e.g. Windows' excluded port ranges
+    #: or a privileged port). The seed reported it as ``local_server_unavailable``, whose hint blames
+    #: "another process", which sends people looking for a process that does not exist.
+    LOCAL_PORT_FORBIDDEN = "local_port_forbidden"
 
     @property
     def id(self) -> str:
@@ -163,6 +167,11 @@ _CATEGORY_TEXT: dict[LoginFailureCategory, tuple[str, str]] = {
     LoginFailureCategory.REDIRECT_FAILED: (
         "Couldn't return to {app} after sign-in",
         "Return to {app} and retry sign-in.",
+    ),
+    LoginFailureCategory.LOCAL_PORT_FORBIDDEN: (
+        "Couldn't start local sign-in",
+        "The operating system does not allow listening on this port. Sign in with another port"
+        " (`--port`), or remove it from the reserved port range.",
     ),
 }
 

@@ -54,3 +54,11 @@ _URL_IN_TEXT = re.compile(r"""(?i)\b[a-z][a-z0-9+.-]*://[^\s'"<>)\]]+""")
 def strip_urls(text: str) -> str:
     """Remove every URL from free text (transport errors sometimes embed the request URL)."""
     return _URL_IN_TEXT.sub("<url>", text)
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """Replace every occurrence of a secret value (a server may echo one back) with a marker."""
+    for secret in secrets:
+        if secret and len(secret) >= 6:
+            text = text.replace(secret, REDACTED)
+    return text

@@ -23,6 +23,7 @@ from typing import Any
 from loginkit.errors import LoginkitError
 from loginkit.logfile import log_event
 from loginkit.profiles import DEFAULT_ORIGINATOR, OPENAI_CLIENT_ID, OPENAI_ISSUER
+from loginkit.redact import scrub
 
 logger = logging.getLogger("loginkit.refresh")
 
@@ -263,13 +264,13 @@ def request_refresh(
         logging.ERROR,
         "token refresh rejected",
         status=status,
-        error_code=detail.error_code or "unknown",
-        error_message=detail.error_message or "unknown",
+        error_code=scrub(detail.error_code or "unknown", [refresh_token]),
+        error_message=scrub(detail.error_message or "unknown", [refresh_token]),
     )
     invalid_grant = status == 400 and detail.error_code == "invalid_grant"
     if status == 401 or invalid_grant:
         raise _permanent_from(text)
-    message = detail.error_message or detail.display or "Unknown error"
+    message = scrub(detail.error_message or detail.display or "Unknown error", [refresh_token])
     raise RefreshError(
         f"Failed to refresh token: {status}: {message}", permanent=False, reason="transient"
     )

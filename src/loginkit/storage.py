@@ -138,10 +138,28 @@ def utc_now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+STALE_TEMP_AGE = 60.0
+
+
+def _sweep_stale_temp_files(path: Path) -> None:
+    """Remove temp files a crashed writer left behind (only old ones: a concurrent writer's
+    fresh temp file must not be pulled from under it)."""
+    import time
+
+    cutoff = time.time() - STALE_TEMP_AGE
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if leftover.lstat().st_mtime < cutoff:
+                leftover.unlink()
+        except OSError:
+            pass
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data``: temp file (0600) in the same dir, fsync, rename, fsync dir."""
     directory = path.parent
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _sweep_stale_temp_files(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -19,7 +19,7 @@ from loginkit.httpclient import HttpClientSetupFailure, build_client
 from loginkit.limits import Timeouts
 from loginkit.logfile import log_event
 from loginkit.progress import LoginFailureCategory
-from loginkit.redact import sanitize_url_for_logging, strip_urls
+from loginkit.redact import sanitize_url_for_logging, scrub, strip_urls
 from loginkit.token_errors import (
     EndpointRejectedError,
     HttpClientSetupError,
@@ -181,8 +181,9 @@ def exchange_code_for_tokens(
             logging.WARNING,
             "oauth token exchange returned non-success status",
             status=response.status_code,
-            error_code=detail.error_code or "unknown",
-            error_message=detail.error_message or "unknown",
+            # Parsed fields only, and scrubbed: a server may echo the request (code, verifier).
+            error_code=scrub(detail.error_code or "unknown", [code, code_verifier]),
+            error_message=scrub(detail.error_message or "unknown", [code, code_verifier]),
             body_is_json=detail.from_json,
         )
         raise EndpointRejectedError(endpoint=endpoint, status=response.status_code, detail=detail)

@@ -150,12 +150,6 @@ def test_unwritable_home_is_persist_failed_and_keeps_old_credentials(
     assert not list(home.glob(".auth.json.*.tmp"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="logfile.py: when a login-log write fails (disk full), logging's handleError prints a"
-    " '--- Logging error ---' traceback to stderr for every line; the handler should warn once"
-    " and stop",
-)
 def test_a_completely_full_disk_prints_no_tracebacks(home: Path, out: Path, issuer: Issuer) -> None:
     no_room = 'dd if=/dev/zero of="$HOME_DIR/filler" bs=4096 2>/dev/null || true\n'
     args = ("--issuer", issuer.url, "--port", "0", "--no-browser")

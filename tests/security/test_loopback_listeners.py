@@ -118,18 +118,13 @@ def test_a_port_reserved_by_the_os_is_reported_as_such(home: Path) -> None:
     done = run_on_reserved_port(home)
     assert done.returncode == 1
     assert (
-        "Details: local_server_unavailable - Port 127.0.0.1:80 is reserved or not permitted by"
+        "Details: local_port_forbidden - Port 127.0.0.1:80 is reserved or not permitted by"
         " the operating system (Permission denied); choose another port with --port" in done.stderr
     )
     assert "already in use" not in done.stderr
     assert "old login session" not in done.stderr, "no takeover attempt on EACCES"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the local_server_unavailable help line (progress.py) still blames another process;"
-    " it needs its own category or a help text that covers a reserved port",
-)
 def test_a_reserved_port_is_not_blamed_on_another_process(home: Path) -> None:
     done = run_on_reserved_port(home)
     assert "another process may be holding" not in done.stderr

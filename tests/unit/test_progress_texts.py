@@ -135,6 +135,15 @@ EXTRA_SAMPLES: list[tuple[str, LoginPhase]] = [
     ),
     ("progress_exchanging_token", ExchangingToken()),
     ("progress_succeeded", Succeeded()),
+    (
+        "failure_local_port_forbidden",
+        Failed(
+            P.BIND_LOCAL_SERVER,
+            C.LOCAL_PORT_FORBIDDEN,
+            "Port 127.0.0.1:80 is reserved or not permitted by the operating system"
+            " (Permission denied); choose another port with --port",
+        ),
+    ),
 ]
 
 
@@ -226,7 +235,7 @@ def test_vocabulary_is_closed_and_stable() -> None:
     assert len(ALL_PHASES) == 10
     assert len({p.id for p in ALL_PHASES}) == 10
     assert len(LoginFailurePhase) == 7
-    assert len(LoginFailureCategory) == 14
+    assert len(LoginFailureCategory) == 15, "the seed's 14, plus local_port_forbidden"
     assert [c.id for c in LoginFailureCategory] == [
         "local_server_unavailable",
         "browser_launch_failed",
@@ -242,6 +251,7 @@ def test_vocabulary_is_closed_and_stable() -> None:
         "workspace_restriction",
         "persist_failed",
         "redirect_failed",
+        "local_port_forbidden",
     ]
     assert str(LoginFailureCategory.PERSIST_FAILED) == "persist_failed"
     assert str(LoginFailurePhase.REDIRECT_BACK_TO_CODEX) == "redirecting back to Codex"

@@ -16,7 +16,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from loginkit.callback import CallbackContext, Exchange, Finish, Reply, Request, decide
 from loginkit.errors import CodexHomeError, CredentialStoreError, ErrorKind
-from loginkit.flow import build_authorize_url, compose_success_url, scrub
+from loginkit.flow import build_authorize_url, compose_success_url
 from loginkit.httpclient import HttpClientSetupFailure, build_ssl_context, load_pem_certificates
 from loginkit.idtoken import (
     JwtFormatError,
@@ -30,7 +30,7 @@ from loginkit.pages import error_page, html_escape, success_page
 from loginkit.pkce import PkceCodes, challenge_for, generate_pkce, generate_state
 from loginkit.profiles import OPENAI, generic_profile, profile_for
 from loginkit.progress import CallbackReceived, Failed, LoginFailureCategory
-from loginkit.redact import sanitize_url_for_logging, strip_urls
+from loginkit.redact import sanitize_url_for_logging, scrub, strip_urls
 from loginkit.storage import (
     AuthDotJson,
     EphemeralStore,
