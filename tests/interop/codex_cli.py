@@ -17,6 +17,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from queue import Empty, Queue
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from support.cli_runner import env_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CODEX_DIR = REPO_ROOT / "tests" / "codex"
@@ -315,3 +317,28 @@ def ipv6_loopback_available() -> bool:
     except OSError:
         return False
     return True
+
+
+def loginkit_command(home: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "loginkit", *args, "--codex-home", str(home)]
+
+
+def run_loginkit(
+    home: Path, *args: str, stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run a loginkit command (`login status`, `token`, ...) as a process on ``home``."""
+    return subprocess.run(
+        loginkit_command(home, *args),
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env_for(home),
+        check=False,
+    )
+
+
+def codex_mask(key: str) -> str:
+    """Codex's masking of an API key, written from its observed output (not loginkit's code)."""
+    return "***" if len(key) <= 13 else key[:8] + "***" + key[-5:]
