@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty, Queue
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -244,7 +245,7 @@ class CodexLogin:
         return self.proc.returncode, self.stderr.text()
 
 
-def stop(proc: subprocess.Popen[str]) -> None:
+def stop(proc: subprocess.Popen[Any]) -> None:
     """End a process we started in its own session, with everything it spawned."""
     if proc.poll() is None:
         try:
