@@ -30,6 +30,7 @@ __all__ = [
     "FileStore",
     "TokenData",
     "auth_lock",
+    "commit_lock",
     "find_codex_home",
     "store_for",
     "utc_now_rfc3339",
@@ -210,16 +211,21 @@ class FileStore:
         return AuthDotJson.from_json(text)
 
     def save(self, auth: AuthDotJson) -> None:
+        data = auth.to_json().encode("utf-8")
         try:
-            write_atomic(self.path, auth.to_json().encode("utf-8"))
+            with commit_lock(self.codex_home):
+                write_atomic(self.path, data)
         except OSError as exc:
             raise CredentialStoreError(
                 f"failed to write {self.path}: {exc.strerror or exc}"
             ) from None
 
     def delete(self) -> bool:
+        if not self.path.exists():
+            return False
         try:
-            self.path.unlink()
+            with commit_lock(self.codex_home):
+                self.path.unlink()
         except FileNotFoundError:
             return False
         except OSError as exc:
@@ -280,22 +286,23 @@ def store_for(mode: AuthCredentialsStoreMode, codex_home: Path) -> CredentialSto
     return FileStore(codex_home)
 
 
-LOCK_FILE_NAME = "auth.json.lock"
+#: The Codex CLI's two locks (checked against codex 0.169.0 with strace): ``auth.lock`` is held,
+#: blocking, across a whole read-modify-write (a refresh request included); ``auth.json.lock`` only
+#: around the file commit, and Codex gives up on it after 5 s. loginkit takes them the same way and
+#: in the same order, so neither tool can write over the other or make it time out.
+OUTER_LOCK_NAME = "auth.lock"
+COMMIT_LOCK_NAME = "auth.json.lock"
+LOCK_FILE_NAME = COMMIT_LOCK_NAME
 
 
 @contextmanager
-def auth_lock(codex_home: Path, timeout: float = 60.0) -> Iterator[None]:
-    """Hold the cross-process lock that guards read-modify-write of the credentials.
-
-    An advisory ``flock`` on ``auth.json.lock`` next to ``auth.json`` (the file the Codex CLI uses
-    for the same purpose). The kernel releases it when the holder dies, even on kill -9, so the
-    lock file is never deleted. Raises :class:`CredentialStoreError` after ``timeout`` seconds.
-    """
+def _flock(path: Path, timeout: float) -> Iterator[None]:
+    """An exclusive advisory ``flock`` on ``path``; released by the kernel even on kill -9, so
+    lock files are never deleted. Raises :class:`CredentialStoreError` after ``timeout`` s."""
     import fcntl
     import time
 
-    codex_home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = codex_home / LOCK_FILE_NAME
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
@@ -320,3 +327,22 @@ def auth_lock(codex_home: Path, timeout: float = 60.0) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def auth_lock(codex_home: Path, timeout: float = 60.0) -> Iterator[None]:
+    """Hold the lock that guards a read-modify-write of the credentials (``auth.lock``).
+
+    Hold it across "re-read, refresh if still stale, save": that is what makes concurrent
+    refreshes collapse into one. The file commit itself additionally takes ``auth.json.lock``
+    (inside :class:`FileStore`), briefly, as the Codex CLI does.
+    """
+    with _flock(codex_home / OUTER_LOCK_NAME, timeout):
+        yield
+
+
+@contextmanager
+def commit_lock(codex_home: Path, timeout: float = 60.0) -> Iterator[None]:
+    """The short lock around writing or removing ``auth.json`` (``auth.json.lock``)."""
+    with _flock(codex_home / COMMIT_LOCK_NAME, timeout):
+        yield

@@ -42,10 +42,6 @@ from .codex_cli import codex_env, loginkit_command, run_codex
 OLD_KEY = "sk-proj-old-0000000000"
 NEW_KEY = "sk-proj-new-1111111111"
 CODEX_KEY = "sk-proj-codex-2222222222"
-AUTH_LOCK_REASON = (
-    "needs issue 3 lock protocol: loginkit must also flock Codex's auth.lock (blocking, taken "
-    "before auth.json.lock) when it writes"
-)
 
 
 @contextmanager
@@ -145,11 +141,7 @@ LOGINKIT_WRITES = {
     [
         pytest.param(("auth.lock", "auth.json.lock"), id="codex-commit"),
         pytest.param(("auth.json.lock",), id="auth.json.lock"),
-        pytest.param(
-            ("auth.lock",),
-            id="auth.lock",
-            marks=pytest.mark.xfail(strict=False, reason=AUTH_LOCK_REASON),
-        ),
+        pytest.param(("auth.lock",), id="auth.lock"),
     ],
 )
 def test_loginkit_writes_wait_for_codex_locks(
@@ -177,14 +169,6 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "needs issue 3 lock protocol: loginkit holds auth.json.lock during the refresh request and"
-        " Codex gives up on that lock after 5 s; hold auth.lock across the refresh and"
-        " auth.json.lock only for the commit"
-    ),
-)
 def test_a_codex_write_during_a_slow_loginkit_refresh_succeeds(
     codex: Path, home: Path, provider: Provider, browser: Browser
 ) -> None:
