@@ -14,11 +14,12 @@ from typing import ClassVar
 
 from loginkit.profiles import OPENAI, Profile
 from loginkit.progress import (
+    CATEGORY_TEXT,
+    CategoryWords,
     ExchangingToken,
     LoginFailureCategory,
     PersistingCredentials,
     Succeeded,
-    _words,
     failure_block,
 )
 
@@ -43,7 +44,7 @@ class DeviceFailurePhase(enum.Enum):
         return self.text()
 
 
-class DeviceFailureCategory(enum.Enum):
+class DeviceFailureCategory(CategoryWords, enum.Enum):
     """Failures only the device flow has. The value is the stable id."""
 
     DEVICE_CODE_UNAVAILABLE = "device_code_unavailable"
@@ -51,47 +52,28 @@ class DeviceFailureCategory(enum.Enum):
     DEVICE_CODE_EXPIRED = "device_code_expired"
     DEVICE_AUTHORIZATION_FAILED = "device_authorization_failed"
 
-    @property
-    def id(self) -> str:
-        return self.value
 
-    @property
-    def title(self) -> str:
-        return self.title_for(OPENAI)
-
-    @property
-    def help(self) -> str:
-        return self.help_for(OPENAI)
-
-    def title_for(self, profile: Profile) -> str:
-        return _words(_DEVICE_TEXT[self][0], profile)
-
-    def help_for(self, profile: Profile) -> str:
-        return _words(_DEVICE_TEXT[self][1], profile)
-
-    def __str__(self) -> str:
-        return self.value
-
-
-_DEVICE_TEXT = {
-    DeviceFailureCategory.DEVICE_CODE_UNAVAILABLE: (
-        "Device code sign-in isn't available",
-        "Enable device code authorization for {app} in ChatGPT Security Settings (or ask your"
-        " workspace admin), then run `{device}` again; or sign in with `{login}` in a browser.",
-    ),
-    DeviceFailureCategory.DEVICE_CODE_REQUEST_FAILED: (
-        "Couldn't start device code sign-in",
-        "Check your network, proxy, or custom CA setup, then try again.",
-    ),
-    DeviceFailureCategory.DEVICE_CODE_EXPIRED: (
-        "The device code expired",
-        "Run `{device}` again and enter the new code within 15 minutes.",
-    ),
-    DeviceFailureCategory.DEVICE_AUTHORIZATION_FAILED: (
-        "The device code wasn't approved",
-        "Run `{device}` again, and approve the code on the sign-in page.",
-    ),
-}
+CATEGORY_TEXT.update(
+    {
+        DeviceFailureCategory.DEVICE_CODE_UNAVAILABLE: (
+            "Device code sign-in isn't available",
+            "Enable device code authorization for {app} in ChatGPT Security Settings (or ask your"
+            " workspace admin), then run `{device}` again; or sign in with `{login}` in a browser.",
+        ),
+        DeviceFailureCategory.DEVICE_CODE_REQUEST_FAILED: (
+            "Couldn't start device code sign-in",
+            "Check your network, proxy, or custom CA setup, then try again.",
+        ),
+        DeviceFailureCategory.DEVICE_CODE_EXPIRED: (
+            "The device code expired",
+            "Run `{device}` again and enter the new code within 15 minutes.",
+        ),
+        DeviceFailureCategory.DEVICE_AUTHORIZATION_FAILED: (
+            "The device code wasn't approved",
+            "Run `{device}` again, and approve the code on the sign-in page.",
+        ),
+    }
+)
 
 AnyCategory = LoginFailureCategory | DeviceFailureCategory
 

@@ -68,7 +68,42 @@ _FAILURE_PHASE_TEXT = {
 }
 
 
-class LoginFailureCategory(enum.Enum):
+#: (title, help) of every failure category, of every flow; the device flow adds its own.
+CATEGORY_TEXT: dict[enum.Enum, tuple[str, str]] = {}
+
+
+class CategoryWords:
+    """What every failure-category enum offers: the stable id, and its title and one-line hint in
+    a profile's words. Mixed into ``enum.Enum``s whose value is the id; texts live in
+    :data:`CATEGORY_TEXT`."""
+
+    value: str
+
+    @property
+    def id(self) -> str:
+        return self.value
+
+    @property
+    def title(self) -> str:
+        """Short headline, with the ``openai`` profile's words."""
+        return self.title_for(OPENAI)
+
+    @property
+    def help(self) -> str:
+        """One concrete recovery hint, with the ``openai`` profile's words."""
+        return self.help_for(OPENAI)
+
+    def title_for(self, profile: Profile) -> str:
+        return _words(CATEGORY_TEXT[self][0], profile)  # type: ignore[index]
+
+    def help_for(self, profile: Profile) -> str:
+        return _words(CATEGORY_TEXT[self][1], profile)  # type: ignore[index]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LoginFailureCategory(CategoryWords, enum.Enum):
     """Stable failure buckets for people and support: the value is the id shown after "Details:".
 
     Categories are coarser than root causes on purpose; a caller must not assume one category means
@@ -94,86 +129,74 @@ class LoginFailureCategory(enum.Enum):
     #: "another process", which sends people looking for a process that does not exist.
     LOCAL_PORT_FORBIDDEN = "local_port_forbidden"
 
-    @property
-    def id(self) -> str:
-        return self.value
-
-    @property
-    def title(self) -> str:
-        """Short headline, with the ``openai`` profile's words."""
-        return self.title_for(OPENAI)
-
-    @property
-    def help(self) -> str:
-        """One concrete recovery hint, with the ``openai`` profile's words."""
-        return self.help_for(OPENAI)
-
-    def title_for(self, profile: Profile) -> str:
-        return _words(_CATEGORY_TEXT[self][0], profile)
-
-    def help_for(self, profile: Profile) -> str:
-        return _words(_CATEGORY_TEXT[self][1], profile)
-
-    def __str__(self) -> str:
-        return self.value
-
 
 _NETWORK_HELP = "Check your network, proxy, or custom CA setup, then try again."
-_CATEGORY_TEXT: dict[LoginFailureCategory, tuple[str, str]] = {
-    LoginFailureCategory.LOCAL_SERVER_UNAVAILABLE: (
-        "Couldn't start local sign-in",
-        "Retry in a moment. If it keeps happening, another process may be holding the local"
-        " callback port.",
-    ),
-    LoginFailureCategory.BROWSER_LAUNCH_FAILED: (
-        "Couldn't open your browser",
-        "Use the sign-in link printed above, or run `{device}` on a remote machine.",
-    ),
-    LoginFailureCategory.LOGIN_CANCELLED: ("Sign-in was cancelled", "Run `{login}` to try again."),
-    LoginFailureCategory.CALLBACK_STATE_MISMATCH: (
-        "Couldn't verify this sign-in attempt",
-        "Retry sign-in from the same terminal, and avoid reusing an old browser tab.",
-    ),
-    LoginFailureCategory.PROVIDER_CALLBACK_ERROR: (
-        "The sign-in page reported a problem",
-        "Try again, switch accounts, or contact your workspace admin if access is restricted.",
-    ),
-    LoginFailureCategory.MISSING_AUTHORIZATION_CODE: (
-        "Didn't get a sign-in code back",
-        "Try again. If it keeps happening, restart the login flow from {app}.",
-    ),
-    LoginFailureCategory.TOKEN_EXCHANGE_TIMEOUT: (
-        "The auth server took too long to respond",
-        "Check your network connection or proxy, then try again.",
-    ),
-    LoginFailureCategory.TOKEN_EXCHANGE_CONNECT: ("Couldn't reach the auth server", _NETWORK_HELP),
-    LoginFailureCategory.TOKEN_EXCHANGE_REQUEST: ("Couldn't reach the auth server", _NETWORK_HELP),
-    LoginFailureCategory.TOKEN_ENDPOINT_REJECTED: (
-        "The auth server rejected the sign-in",
-        "Try again. If this repeats, your account or workspace may not be allowed to use {app}.",
-    ),
-    LoginFailureCategory.TOKEN_RESPONSE_MALFORMED: (
-        "The auth server sent an unexpected response",
-        "Try again. If this repeats, contact support with the details below.",
-    ),
-    LoginFailureCategory.WORKSPACE_RESTRICTION: (
-        "This account can't be used here",
-        "Switch to an allowed account or contact your workspace admin.",
-    ),
-    LoginFailureCategory.PERSIST_FAILED: (
-        "Couldn't save your {app} credentials",
-        "Check permissions for your {app} home directory, then try again.",
-    ),
-    LoginFailureCategory.REDIRECT_FAILED: (
-        "Couldn't return to {app} after sign-in",
-        "Return to {app} and retry sign-in.",
-    ),
-    LoginFailureCategory.LOCAL_PORT_FORBIDDEN: (
-        "Couldn't start local sign-in",
-        "The operating system does not allow listening on this port. Sign in with another port"
-        " (`--port`), or remove it from the reserved port range.",
-    ),
-}
+CATEGORY_TEXT.update(
+    {
+        LoginFailureCategory.LOCAL_SERVER_UNAVAILABLE: (
+            "Couldn't start local sign-in",
+            "Retry in a moment. If it keeps happening, another process may be holding the local"
+            " callback port.",
+        ),
+        LoginFailureCategory.BROWSER_LAUNCH_FAILED: (
+            "Couldn't open your browser",
+            "Use the sign-in link printed above, or run `{device}` on a remote machine.",
+        ),
+        LoginFailureCategory.LOGIN_CANCELLED: (
+            "Sign-in was cancelled",
+            "Run `{login}` to try again.",
+        ),
+        LoginFailureCategory.CALLBACK_STATE_MISMATCH: (
+            "Couldn't verify this sign-in attempt",
+            "Retry sign-in from the same terminal, and avoid reusing an old browser tab.",
+        ),
+        LoginFailureCategory.PROVIDER_CALLBACK_ERROR: (
+            "The sign-in page reported a problem",
+            "Try again, switch accounts, or contact your workspace admin if access is restricted.",
+        ),
+        LoginFailureCategory.MISSING_AUTHORIZATION_CODE: (
+            "Didn't get a sign-in code back",
+            "Try again. If it keeps happening, restart the login flow from {app}.",
+        ),
+        LoginFailureCategory.TOKEN_EXCHANGE_TIMEOUT: (
+            "The auth server took too long to respond",
+            "Check your network connection or proxy, then try again.",
+        ),
+        LoginFailureCategory.TOKEN_EXCHANGE_CONNECT: (
+            "Couldn't reach the auth server",
+            _NETWORK_HELP,
+        ),
+        LoginFailureCategory.TOKEN_EXCHANGE_REQUEST: (
+            "Couldn't reach the auth server",
+            _NETWORK_HELP,
+        ),
+        LoginFailureCategory.TOKEN_ENDPOINT_REJECTED: (
+            "The auth server rejected the sign-in",
+            "Try again. If this repeats, your account or workspace may not be allowed to use {app}.",
+        ),
+        LoginFailureCategory.TOKEN_RESPONSE_MALFORMED: (
+            "The auth server sent an unexpected response",
+            "Try again. If this repeats, contact support with the details below.",
+        ),
+        LoginFailureCategory.WORKSPACE_RESTRICTION: (
+            "This account can't be used here",
+            "Switch to an allowed account or contact your workspace admin.",
+        ),
+        LoginFailureCategory.PERSIST_FAILED: (
+            "Couldn't save your {app} credentials",
+            "Check permissions for your {app} home directory, then try again.",
+        ),
+        LoginFailureCategory.REDIRECT_FAILED: (
+            "Couldn't return to {app} after sign-in",
+            "Return to {app} and retry sign-in.",
+        ),
+        LoginFailureCategory.LOCAL_PORT_FORBIDDEN: (
+            "Couldn't start local sign-in",
+            "The operating system does not allow listening on this port. Sign in with another port"
+            " (`--port`), or remove it from the reserved port range.",
+        ),
+    }
+)
 
 
 def failure_block(

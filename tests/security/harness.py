@@ -11,7 +11,6 @@ import json
 import resource
 import secrets
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from support.cli_runner import Cli, env_for
+from support.cli_runner import spawn
 from support.fault_proxy import FaultProxy, fault_proxy
 from unit.fake_issuer import FakeIssuer, make_jwt, running_fake_issuer
 
@@ -234,52 +233,8 @@ def cli_command(home: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "loginkit", "login", "--codex-home", str(home), *args]
 
 
-@contextmanager
-def spawn_cli(
-    command: list[str],
-    *,
-    env: dict[str, str] | None = None,
-    preexec: Callable[[], None] | None = None,
-    json_mode: bool = False,
-) -> Iterator[Cli]:
-    """Like ``support.cli_runner.cli`` for any command line (a wrapper such as ``unshare`` or
-    ``setpriv`` in front of loginkit) and with a ``preexec`` hook (resource limits)."""
-    proc = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**env_for(Path()), **(env or {})},
-        preexec_fn=preexec,  # noqa: PLW1509 - only sets resource limits
-    )
-    stream = proc.stdout if json_mode else proc.stderr
-    assert stream is not None
-    head: list[str] = []
-    url = ""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        line = stream.readline()
-        if not line:
-            break
-        head.append(line)
-        if json_mode:
-            record = json.loads(line)
-            if record["type"] == "auth_url":
-                url = record["url"]
-                break
-        elif line.startswith("http"):
-            url = line.strip()
-            break
-    try:
-        yield Cli(proc, head, url, json_mode)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
+#: The CLI under any command line and OS limits: ``support.cli_runner.spawn``.
+spawn_cli = spawn
 
 
 def limit(resource_id: int, value: int) -> Callable[[], None]:

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,20 +56,24 @@ def env_for(home: Path) -> dict[str, str]:
 
 
 @contextmanager
-def cli(
-    home: Path, *args: str, json_mode: bool = False, env: dict[str, str] | None = None
+def spawn(
+    command: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    preexec: Callable[[], None] | None = None,
+    json_mode: bool = False,
 ) -> Iterator[Cli]:
-    """Start ``loginkit login``; ``env`` adds to (or overrides) a clean copy of ours."""
-    cmd = [sys.executable, "-m", "loginkit", "login", "--codex-home", str(home), *args]
-    if json_mode:
-        cmd.append("--json")
+    """Run any ``loginkit login`` command line (maybe behind a wrapper such as ``unshare``) and
+    read until the sign-in link; ``env`` adds to (or overrides) a clean copy of ours, ``preexec``
+    runs in the child (resource limits)."""
     proc = subprocess.Popen(
-        cmd,
+        command,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**env_for(home), **(env or {})},
+        env={**env_for(Path()), **(env or {})},
+        preexec_fn=preexec,  # noqa: PLW1509 - only sets resource limits
     )
     stream = proc.stdout if json_mode else proc.stderr
     assert stream is not None
@@ -80,20 +84,33 @@ def cli(
         line = stream.readline()
         if not line:
             break
+        head.append(line)
         if json_mode:
             record = json.loads(line)
-            head.append(line)
             if record["type"] == "auth_url":
                 url = record["url"]
                 break
-        else:
-            head.append(line)
-            if line.startswith("http"):
-                url = line.strip()
-                break
+        elif line.startswith("http"):
+            url = line.strip()
+            break
     try:
         yield Cli(proc, head, url, json_mode)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+@contextmanager
+def cli(
+    home: Path, *args: str, json_mode: bool = False, env: dict[str, str] | None = None
+) -> Iterator[Cli]:
+    """Start ``loginkit login --codex-home HOME ARGS``; see :func:`spawn`."""
+    cmd = [sys.executable, "-m", "loginkit", "login", "--codex-home", str(home), *args]
+    if json_mode:
+        cmd.append("--json")
+    with spawn(cmd, env=env, json_mode=json_mode) as run:
+        yield run
