@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser
 from support.browser import complete_device_login, complete_login
 from support.cli_runner import env_for
-from support.provider import Provider, start_provider
+from support.provider import Provider
 
 
 @dataclass
@@ -122,10 +122,11 @@ def test_denied_device_code(provider: Provider, browser: Browser, home: Path) ->
     assert not (home / "auth.json").exists()
 
 
-@pytest.fixture(scope="module")
-def no_device_provider() -> Iterator[Provider]:
-    with start_provider(extra_args=["--no-codex-device"]) as running:
-        yield running
+@pytest.fixture
+def no_device_provider(provider: Provider) -> Iterator[Provider]:
+    """The session's provider with Codex's device endpoints switched off (404) for one test."""
+    with provider.codex_device_disabled():
+        yield provider
 
 
 def test_device_not_enabled_says_how_to_enable_it(no_device_provider: Provider, home: Path) -> None:

@@ -433,3 +433,12 @@ def test_codex_device_disabled() -> None:
             timeout=10,
         )
         assert r.status_code == 404
+
+
+def test_codex_device_switched_off_and_on_at_run_time(provider: Provider) -> None:
+    url = f"{provider.issuer}/api/accounts/deviceauth/usercode"
+    with provider.codex_device_disabled():
+        assert httpx2.post(url, json={"client_id": CODEX_CLIENT_ID}, timeout=10).status_code == 404
+    r = httpx2.post(url, json={"client_id": CODEX_CLIENT_ID}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.json()["user_code"]

@@ -2,6 +2,9 @@
 //
 //   node tests/provider/server.mjs --port 0 [--access-ttl 3600] [--no-codex-device]
 //
+// --no-codex-device starts with Codex's device endpoints answering 404; a running server is
+// switched with POST /__test/codex-device {"enabled": false|true}.
+//
 // It binds 127.0.0.1 only and, once listening, prints exactly one JSON line on stdout:
 //   {"ready":true,"issuer":"http://127.0.0.1:PORT","port":PORT}
 // Everything else (oidc-provider notices, warnings, errors) goes to stderr.
@@ -19,7 +22,13 @@ import { parseArgs } from 'node:util';
 // carries only the ready line.
 console.log = console.error;
 console.info = console.error;
+
+// Start-up milestones on stderr (the harness shows stderr only when the start fails), so a slow
+// start says which step was slow.
+// performance.now() counts from the process's start.
+const milestone = (what) => process.stderr.write(`provider start: ${what} at ${Math.round(performance.now())} ms\n`);
 const { default: Provider, errors } = await import('oidc-provider');
+milestone('oidc-provider imported');
 
 const { values: args } = parseArgs({
   options: {
@@ -40,6 +49,7 @@ await new Promise((resolve, reject) => {
 });
 const { port } = server.address();
 const issuer = `http://127.0.0.1:${port}`;
+milestone(`listening on ${port}`);
 
 const CODEX_CLIENT_ID = 'app_EMoamEEZ73f0CkXaXp7hrann';
 const AUTH_CLAIM = 'https://api.openai.com/auth';
@@ -55,6 +65,7 @@ const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
 // public half also verifies the subject token of the API-key exchange.
 const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: 'loginkit-test', use: 'sig', alg: 'RS256' };
+milestone('signing key generated');
 
 // Native public clients: loopback redirect URIs registered without a port accept any port
 // (RFC 8252 7.3; oidc-provider does this only for application_type "native").
@@ -174,6 +185,7 @@ const newStats = () => ({
 });
 let stats = newStats();
 let fault = null;
+let codexDeviceEnabled = !args['no-codex-device'];
 const FAULT_KINDS = new Set(['none', 'status', 'garbage', 'stall', 'reset', 'redirect']);
 
 function takeFault(grantType) {
@@ -336,6 +348,14 @@ async function testControl(ctx) {
     fault = body.kind === 'none' ? null : { count: 1, ...body };
     return reply(ctx, 200, { fault });
   }
+  if (route === 'POST /__test/codex-device') {
+    const body = await readJson(ctx);
+    if (!body || typeof body.enabled !== 'boolean') {
+      return reply(ctx, 400, { error: 'enabled must be true or false' });
+    }
+    codexDeviceEnabled = body.enabled;
+    return reply(ctx, 200, { enabled: codexDeviceEnabled });
+  }
   return reply(ctx, 404, { error: 'not_found' });
 }
 
@@ -348,7 +368,7 @@ const deviceAuths = new Map(); // device_auth_id -> { deviceCode, userCode, clie
 const CODEX_SCOPE = 'openid profile email offline_access api.connectors.read api.connectors.invoke';
 
 async function codexDevice(ctx) {
-  if (args['no-codex-device']) return reply(ctx, 404, { error: 'not_found' });
+  if (!codexDeviceEnabled) return reply(ctx, 404, { error: 'not_found' });
   if (ctx.method !== 'POST') return reply(ctx, 405, { error: 'method_not_allowed' });
   const body = await readJson(ctx);
   if (!body) return reply(ctx, 400, { error: 'invalid_request', error_description: 'JSON object body required' });
@@ -442,4 +462,5 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
   });
 }
 
+milestone('ready');
 process.stdout.write(`${JSON.stringify({ ready: true, issuer, port })}\n`);

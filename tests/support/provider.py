@@ -22,7 +22,10 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROVIDER_DIR = REPO_ROOT / "tests" / "provider"
 SERVER_JS = PROVIDER_DIR / "server.mjs"
-READY_TIMEOUT_S = 20.0
+# Normally under a second; the deadline only catches a provider that will never start. A CI run
+# once saw a start take over 20 s on a busy machine, so the failure report says which step of
+# the start was slow (the provider prints milestones on stderr) and what the process was doing.
+READY_TIMEOUT_S = 60.0
 
 
 class ProviderError(RuntimeError):
@@ -92,6 +95,30 @@ class Provider:
     def reset_stats(self) -> None:
         self._call("POST", "/__test/reset-stats", {})
 
+    @contextmanager
+    def codex_device_disabled(self) -> Iterator[None]:
+        """Codex's device endpoints answer 404 (a workspace without device sign-in) while inside."""
+        self._call("POST", "/__test/codex-device", {"enabled": False})
+        try:
+            yield
+        finally:
+            self._call("POST", "/__test/codex-device", {"enabled": True})
+
+
+def _process_state(pid: int) -> str:
+    """What the kernel says a (stuck) process is doing, and how busy the machine is."""
+    facts = []
+    for name in ("wchan", "stat"):
+        try:
+            facts.append(f"{name}: {Path(f'/proc/{pid}/{name}').read_text().strip()}")
+        except OSError as exc:
+            facts.append(f"{name}: unreadable ({exc.strerror})")
+    try:
+        facts.append(f"loadavg: {Path('/proc/loadavg').read_text().strip()}")
+    except OSError:
+        pass
+    return "; ".join(facts)
+
 
 def _read_ready_line(process: subprocess.Popen[bytes], timeout_s: float) -> dict[str, Any]:
     """Read the first stdout line in a thread so that the wait has a deadline."""
@@ -139,12 +166,13 @@ def start_provider(*, access_ttl: int = 3600, extra_args: Sequence[str] = ()) ->
             try:
                 ready = _read_ready_line(process, READY_TIMEOUT_S)
             except (ProviderError, ValueError) as exc:
+                state = _process_state(process.pid) if process.poll() is None else "exited"
                 process.kill()
                 process.wait()
                 stderr.seek(0)
                 raise ProviderError(
                     f"test provider did not start within {READY_TIMEOUT_S:.0f} s "
-                    f"({exc}; exit code {process.returncode}); stderr:\n"
+                    f"({exc}; exit code {process.returncode}; {state}); stderr:\n"
                     + stderr.read().decode(errors="replace")
                 ) from exc
             yield Provider(issuer=ready["issuer"], port=int(ready["port"]), process=process)
