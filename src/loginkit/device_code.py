@@ -82,6 +82,10 @@ class DeviceCode:
     issuer: str
     client_id: str
     standard: bool = False
+    #: The provider's signing keys, and the ``iss`` its id_tokens carry (from discovery when the
+    #: provider has it).
+    jwks_url: str = ""
+    expected_issuer: str = ""
 
 
 @dataclass
@@ -161,11 +165,15 @@ def request_device_code(opts: DeviceLoginOptions, sink: DeviceSink | None = None
         raise emit.fail(phase, failed, str(exc)) from None
     with client:
         try:
+            jwks_url = profile.jwks_endpoint(opts.base)
+            expected_issuer = profile.expected_issuer(opts.issuer)
             if profile.name == "openai":
                 url = f"{opts.base}/api/accounts/deviceauth/usercode"
                 response = client.post(url, json={"client_id": opts.client_id})
             else:
-                url, token_url = _discover(client, opts)
+                url, token_url, meta = _discover(client, opts)
+                jwks_url = meta.get("jwks_uri") or jwks_url
+                expected_issuer = meta.get("issuer") or expected_issuer
                 response = client.post(
                     url, data={"client_id": opts.client_id, "scope": profile.scope}
                 )
@@ -212,24 +220,28 @@ def request_device_code(opts: DeviceLoginOptions, sink: DeviceSink | None = None
         issuer=opts.issuer,
         client_id=opts.client_id,
         standard=profile.name != "openai",
+        jwks_url=jwks_url,
+        expected_issuer=expected_issuer,
     )
     log_event(logger, logging.INFO, "device code issued", interval=code.interval)
     emit(ShowingDeviceCode(code.verification_url, code.user_code, code.expires_in))
     return code
 
 
-def _discover(client: object, opts: DeviceLoginOptions) -> tuple[str, str]:
+def _discover(client: object, opts: DeviceLoginOptions) -> tuple[str, str, dict[str, str]]:
+    """Device and token endpoints, and the metadata's other string fields (jwks_uri, issuer)."""
     import httpx2
 
     assert isinstance(client, httpx2.Client)
     response = client.get(f"{opts.base}/.well-known/openid-configuration")
     if response.status_code == 404:
-        return f"{opts.base}/oauth/device/auth", f"{opts.base}/oauth/token"
-    meta = response.json()
+        return f"{opts.base}/oauth/device/auth", f"{opts.base}/oauth/token", {}
+    raw = response.json()
+    meta = {k: v for k, v in raw.items() if isinstance(v, str)} if isinstance(raw, dict) else {}
     device = meta.get("device_authorization_endpoint")
-    if not isinstance(device, str):
-        return f"{opts.base}/device-not-offered", str(meta.get("token_endpoint", ""))
-    return device, str(meta.get("token_endpoint") or f"{opts.base}/oauth/token")
+    if device is None:
+        return f"{opts.base}/device-not-offered", meta.get("token_endpoint", ""), meta
+    return device, meta.get("token_endpoint") or f"{opts.base}/oauth/token", meta
 
 
 @dataclass(frozen=True, repr=False)
@@ -357,7 +369,8 @@ def complete_device_code_login(
     """Poll until the code is approved, exchange, check the workspace, save. No API-key step."""
     from loginkit.flow import persist_tokens
     from loginkit.idtoken import JwtFormatError, parse_id_token, workspace_violation
-    from loginkit.token_client import exchange_code_for_tokens, parse_token_response
+    from loginkit.idverify import IdTokenRejected, verify_id_token
+    from loginkit.token_client import exchange_code_for_tokens, fetch_jwks, parse_token_response
     from loginkit.token_errors import TokenExchangeError
 
     emit = _Emitter(sink)
@@ -377,6 +390,22 @@ def complete_device_code_login(
                 timeouts=opts.timeouts,
             )
         parse_id_token(tokens.id_token)
+        verify_id_token(
+            tokens.id_token,
+            jwks=fetch_jwks(
+                jwks_url=code.jwks_url or opts.resolved_profile.jwks_endpoint(opts.base),
+                timeouts=opts.timeouts,
+            ),
+            issuer=code.expected_issuer or opts.issuer,
+            client_id=opts.client_id,
+        )
+    except IdTokenRejected as exc:
+        raise emit.fail(
+            DeviceFailurePhase.VALIDATE,
+            LoginFailureCategory.ID_TOKEN_INVALID,
+            str(exc),
+            ErrorKind.INVALID_DATA,
+        ) from None
     except TokenExchangeError as exc:
         raise emit.fail(
             DeviceFailurePhase.EXCHANGE_TOKEN, exc.category, f"device code exchange failed: {exc}"

@@ -76,13 +76,18 @@ def discover(profile: Profile, issuer: str, timeouts: Timeouts) -> Profile:
     metadata = fetch_metadata(issuer, timeouts)
     if metadata is None:
         return profile
-    authorize = metadata.get("authorization_endpoint")
-    token = metadata.get("token_endpoint")
+
+    def text(name: str) -> str | None:
+        value = metadata.get(name)
+        return value if isinstance(value, str) and value else None
+
     log_event(
         logger, logging.INFO, "openid discovery succeeded", issuer=sanitize_url_for_logging(issuer)
     )
     return dataclasses.replace(
         profile,
-        authorization_endpoint_url=authorize if isinstance(authorize, str) else None,
-        token_endpoint_url=token if isinstance(token, str) else None,
+        authorization_endpoint_url=text("authorization_endpoint"),
+        token_endpoint_url=text("token_endpoint"),
+        jwks_uri_url=text("jwks_uri"),
+        issuer_identifier=text("issuer"),
     )

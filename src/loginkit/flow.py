@@ -576,8 +576,9 @@ class LoginRun:
             error_page_response,
         )
         from loginkit.idtoken import JwtFormatError, parse_id_token, workspace_violation
+        from loginkit.idverify import IdTokenRejected, verify_id_token
         from loginkit.redact import sanitize_url_for_logging
-        from loginkit.token_client import exchange_code_for_tokens, obtain_api_key
+        from loginkit.token_client import exchange_code_for_tokens, fetch_jwks, obtain_api_key
         from loginkit.token_errors import ResponseMalformedError, TokenExchangeError
 
         secrets = [code, self._pkce.code_verifier, self._state]
@@ -618,6 +619,26 @@ class LoginRun:
                     endpoint=sanitize_url_for_logging(token_url),
                     reason=f"id_token is not a valid JWT ({exc})",
                 ) from None
+            jwks = fetch_jwks(
+                jwks_url=self.profile.jwks_endpoint(self.opts.issuer), timeouts=self.opts.timeouts
+            )
+            verify_id_token(
+                tokens.id_token,
+                jwks=jwks,
+                issuer=self.profile.expected_issuer(self.opts.issuer),
+                client_id=self.opts.client_id,
+            )
+        except IdTokenRejected as exc:
+            log_event(logger, logging.ERROR, "id_token verification failed", reason=exc.reason)
+            message = str(exc)
+            return fail(
+                LoginFailurePhase.VALIDATE_CALLBACK,
+                LoginFailureCategory.ID_TOKEN_INVALID,
+                message,
+                ErrorKind.INVALID_DATA,
+                message,
+                "id_token_invalid",
+            )
         except TokenExchangeError as exc:
             log_event(
                 logger,

@@ -30,6 +30,8 @@ class Profile:
     scope: str
     authorize_path: str = "/oauth/authorize"
     token_path: str = "/oauth/token"
+    #: Where the provider publishes the keys that sign its id_tokens (auth.openai.com's path).
+    jwks_path: str = "/.well-known/jwks.json"
     #: Extra authorize parameters, in order, inserted between ``code_challenge_method`` and
     #: ``state`` (that is where Codex puts its own).
     extra_authorize_params: tuple[tuple[str, str], ...] = ()
@@ -50,18 +52,32 @@ class Profile:
     #: Endpoints found by discovery (or configured); they win over ``issuer + path``.
     authorization_endpoint_url: str | None = None
     token_endpoint_url: str | None = None
+    jwks_uri_url: str | None = None
+    #: The ``issuer`` that discovery announced; id_tokens must carry it as ``iss``.
+    issuer_identifier: str | None = None
+
+    def _url(self, known: str | None, issuer: str | None, path: str = "") -> str:
+        """``known`` (configured or discovered) wins; else ``issuer`` (default: the profile's)
+        plus ``path``, used verbatim, no trimming."""
+        if known:
+            return known
+        return f"{issuer if issuer is not None else self.issuer}{path}"
 
     def authorize_endpoint(self, issuer: str | None = None) -> str:
-        """The authorize URL for ``issuer`` (default: the profile's). Used verbatim, no trimming."""
-        if self.authorization_endpoint_url:
-            return self.authorization_endpoint_url
-        return f"{issuer if issuer is not None else self.issuer}{self.authorize_path}"
+        """The authorize URL for ``issuer`` (default: the profile's)."""
+        return self._url(self.authorization_endpoint_url, issuer, self.authorize_path)
 
     def token_endpoint(self, issuer: str | None = None) -> str:
         """The token URL for ``issuer``; the code exchange, API-key exchange and refresh all use it."""
-        if self.token_endpoint_url:
-            return self.token_endpoint_url
-        return f"{issuer if issuer is not None else self.issuer}{self.token_path}"
+        return self._url(self.token_endpoint_url, issuer, self.token_path)
+
+    def jwks_endpoint(self, issuer: str | None = None) -> str:
+        """The JSON Web Key Set that verifies this provider's id_tokens."""
+        return self._url(self.jwks_uri_url, issuer, self.jwks_path)
+
+    def expected_issuer(self, issuer: str | None = None) -> str:
+        """The ``iss`` an id_token from ``issuer`` must carry."""
+        return self._url(self.issuer_identifier, issuer)
 
     def with_issuer(self, issuer: str) -> Profile:
         return replace(self, issuer=issuer)

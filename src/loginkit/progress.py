@@ -128,6 +128,10 @@ class LoginFailureCategory(CategoryWords, enum.Enum):
     #: or a privileged port). The seed reported it as ``local_server_unavailable``, whose hint blames
     #: "another process", which sends people looking for a process that does not exist.
     LOCAL_PORT_FORBIDDEN = "local_port_forbidden"
+    #: Not in the seed (spec 16.18): the id_token failed verification (signature against the
+    #: provider's published keys, ``iss``, ``aud``, ``exp``, ``iat``). The seed trusted its claims
+    #: unchecked.
+    ID_TOKEN_INVALID = "id_token_invalid"
 
 
 _NETWORK_HELP = "Check your network, proxy, or custom CA setup, then try again."
@@ -194,6 +198,10 @@ CATEGORY_TEXT.update(
             "Couldn't start local sign-in",
             "The operating system does not allow listening on this port. Sign in with another port"
             " (`--port`), or remove it from the reserved port range.",
+        ),
+        LoginFailureCategory.ID_TOKEN_INVALID: (
+            "Couldn't verify your sign-in",
+            "Check that this computer's clock is set correctly, then run `{login}` again.",
         ),
     }
 )

@@ -111,17 +111,27 @@ def _client(endpoint: str, timeouts: Timeouts) -> httpx2.Client:
         raise HttpClientSetupError(endpoint=endpoint, message=str(exc)) from exc
 
 
-def _post(
-    client: httpx2.Client, url: str, endpoint: str, body: bytes, content_type: str
+def _send(
+    client: httpx2.Client,
+    method: str,
+    url: str,
+    endpoint: str,
+    *,
+    headers: dict[str, str],
+    content: bytes | None = None,
+    log_what: str,
+    url_what: str,
 ) -> httpx2.Response:
+    """One request; a transport failure becomes a classified :class:`TransportError` (logged
+    as "``log_what`` transport failure"), a URL that cannot be requested a request error."""
     try:
-        return client.post(url, content=body, headers={"Content-Type": content_type})
+        return client.request(method, url, content=content, headers=headers)
     except httpx2.HTTPError as exc:
         error = _transport_error(endpoint, exc)
         log_event(
             logger,
             logging.ERROR,
-            "oauth token exchange transport failure",
+            f"{log_what} transport failure",
             is_timeout=error.is_timeout,
             is_connect=error.is_connect,
             is_request=not (error.is_timeout or error.is_connect),
@@ -131,9 +141,24 @@ def _post(
     except (httpx2.InvalidURL, httpx2.UnsupportedProtocol, ValueError) as exc:
         raise TransportError(
             endpoint=endpoint,
-            description=f"invalid token endpoint URL: {strip_urls(str(exc))}",
+            description=f"invalid {url_what} URL: {strip_urls(str(exc))}",
             category=LoginFailureCategory.TOKEN_EXCHANGE_REQUEST,
         ) from None
+
+
+def _post(
+    client: httpx2.Client, url: str, endpoint: str, body: bytes, content_type: str
+) -> httpx2.Response:
+    return _send(
+        client,
+        "POST",
+        url,
+        endpoint,
+        headers={"Content-Type": content_type},
+        content=body,
+        log_what="oauth token exchange",
+        url_what="token endpoint",
+    )
 
 
 def exchange_code_for_tokens(
@@ -241,3 +266,43 @@ def obtain_api_key(*, token_url: str, client_id: str, id_token: str, timeouts: T
     if not isinstance(key, str) or not key:
         raise ResponseMalformedError(endpoint=endpoint, reason="missing field `access_token`")
     return key
+
+
+def fetch_jwks(*, jwks_url: str, timeouts: Timeouts) -> dict[str, object]:
+    """GET the provider's JSON Web Key Set, classified like a token-endpoint call.
+
+    Transport failures keep their timeout / connect / request categories; a non-2xx answer or a
+    body that is not ``{"keys": [...]}`` is a malformed response (the keys are public, so the
+    status is shown, never a body).
+    """
+    endpoint = sanitize_url_for_logging(jwks_url)
+    with _client(endpoint, timeouts) as client:
+        response = _send(
+            client,
+            "GET",
+            jwks_url,
+            endpoint,
+            headers={"Accept": "application/json"},
+            log_what="signing keys",
+            url_what="signing keys",
+        )
+        try:
+            text = response.read().decode("utf-8", errors="replace")
+        except httpx2.HTTPError as exc:
+            raise _transport_error(endpoint, exc) from None
+    if not 200 <= response.status_code < 300:
+        log_event(logger, logging.WARNING, "signing keys unavailable", status=response.status_code)
+        raise ResponseMalformedError(
+            endpoint=endpoint, what="signing keys", reason=f"status {response.status_code}"
+        )
+    try:
+        keys = json.loads(text)
+    except ValueError:
+        keys = None
+    if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
+        raise ResponseMalformedError(
+            endpoint=endpoint,
+            what="signing keys",
+            reason='expected a JSON object with a "keys" list',
+        )
+    return keys

@@ -134,8 +134,6 @@ class ResponseMalformedError(TokenExchangeError):
 
     category = LoginFailureCategory.TOKEN_RESPONSE_MALFORMED
 
-    def __init__(self, *, endpoint: str, reason: str) -> None:
-        super().__init__(
-            f"token response from {endpoint} could not be parsed: {reason}", endpoint=endpoint
-        )
+    def __init__(self, *, endpoint: str, reason: str, what: str = "token response") -> None:
+        super().__init__(f"{what} from {endpoint} could not be parsed: {reason}", endpoint=endpoint)
         self.reason = reason

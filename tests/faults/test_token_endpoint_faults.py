@@ -9,6 +9,7 @@ run goes through the CLI.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from support.provider import Provider
 
 from loginkit import LoginFailureCategory, LoginFailurePhase
 from loginkit.limits import Timeouts
+from loginkit.profiles import OPENAI
 
 from security.harness import cli_command, spawn_cli, start  # isort: skip
 
@@ -122,11 +124,18 @@ def test_token_endpoint_fault_gets_its_category(
     ("kind", "options"), [("status", {}), ("stall", {"seconds": 10.0})], ids=["500", "stall"]
 )
 def test_api_key_endpoint_fault_still_signs_in(
-    browser: Browser, proxy: FaultProxy, home: Path, kind: str, options: dict[str, object]
+    browser: Browser,
+    provider: Provider,
+    proxy: FaultProxy,
+    home: Path,
+    kind: str,
+    options: dict[str, object],
 ) -> None:
     """The API-key exchange is best effort (spec 3.11): its failure leaves the key empty."""
     proxy.arm(kind, grant_type=TOKEN_EXCHANGE, **options)
-    run = start(home, proxy.url, timeouts=Timeouts.uniform(1.0))
+    # The endpoints are reached through the proxy; the tokens are still the provider's own.
+    profile = dataclasses.replace(OPENAI, issuer_identifier=provider.issuer)
+    run = start(home, proxy.url, timeouts=Timeouts.uniform(1.0), profile=profile)
     page = complete_login(browser, run.server.auth_url)
     run.finish_ok()
     assert "Signed in to Codex" in page.text

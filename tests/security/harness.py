@@ -21,7 +21,7 @@ from typing import Any
 
 from support.cli_runner import spawn
 from support.fault_proxy import FaultProxy, fault_proxy
-from unit.fake_issuer import FakeIssuer, make_jwt, running_fake_issuer
+from unit.fake_issuer import OPENAI_CLIENT_ID, FakeIssuer, make_jwt, running_fake_issuer
 
 from loginkit import LoginError, LoginPhase, LoginServer, ServerOptions
 from loginkit import run_login_server_with_progress as _start
@@ -33,19 +33,23 @@ def random_token(prefix: str = "") -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
-def random_jwt(**auth: Any) -> str:
-    """A JWT-shaped token whose payload and signature are unique to this call."""
+def random_jwt(issuer: str | None = None, **auth: Any) -> str:
+    """A JWT signed by the fake issuer whose payload (and so signature) is unique to this call;
+    with ``issuer``, an id_token that passes verification for a sign-in against it."""
     claims: dict[str, Any] = {"chatgpt_plan_type": "plus", "chatgpt_account_id": "org-alice"}
     claims.update(auth)
     payload = {
         "sub": "alice",
         "email": "alice@example.com",
+        "aud": [OPENAI_CLIENT_ID],
         "nonce": secrets.token_urlsafe(24),
         "https://api.openai.com/auth": claims,
+        "iat": int(time.time()),
         "exp": 4102444800,
     }
-    head, body, _ = make_jwt(payload).split(".")
-    return f"{head}.{body}.{secrets.token_urlsafe(48)}"
+    if issuer is not None:
+        payload["iss"] = issuer
+    return make_jwt(payload)
 
 
 @dataclass
@@ -61,7 +65,7 @@ class Issuer:
 
     def randomize(self) -> None:
         """Fresh token values, so every run has secrets of its own to look for."""
-        self.fake.id_token = random_jwt()
+        self.fake.id_token = random_jwt(issuer=self.url)
         self.fake.access_token = random_jwt()
         self.fake.refresh_token = random_token("rt-")
         self.fake.api_key = random_token("sk-proj-")

@@ -119,9 +119,11 @@ def arm(kind: str, **options: Any) -> Callable[[Env], dict[str, Any]]:
     return prepare
 
 
-def replace_id_token(make: Callable[[], str]) -> Callable[[Env], dict[str, Any]]:
+def replace_id_token(make: Callable[[str], str]) -> Callable[[Env], dict[str, Any]]:
+    """The token endpoint answers with ``make(issuer URL)`` as the id_token."""
+
     def prepare(env: Env) -> dict[str, Any]:
-        token = make()
+        token = make(env.issuer.url)
         env.extra_secrets.append(token)
         env.issuer.proxy.arm(
             "mutate", grant_type="authorization_code", transform=lambda a: {**a, "id_token": token}
@@ -192,7 +194,7 @@ SCENARIOS = [
         None,
         Env.complete,
         replace_id_token(
-            lambda: random_jwt(is_org_owner=True, completed_platform_onboarding=False)
+            lambda iss: random_jwt(iss, is_org_owner=True, completed_platform_onboarding=False)
         ),
     ),
     Scenario("success-api-key-endpoint-echoes", None, Env.complete, api_key_endpoint_echoes),
@@ -252,7 +254,13 @@ SCENARIOS = [
         "id-token-not-a-jwt",
         C.TOKEN_RESPONSE_MALFORMED,
         Env.callback,
-        replace_id_token(lambda: random_token("opaque-")),
+        replace_id_token(lambda iss: random_token("opaque-")),
+    ),
+    Scenario(
+        "id-token-from-another-issuer",
+        C.ID_TOKEN_INVALID,
+        Env.callback,
+        replace_id_token(lambda iss: random_jwt("https://auth.openai.com")),
     ),
     Scenario(
         "workspace-restriction",
@@ -266,7 +274,8 @@ SCENARIOS = [
         C.REDIRECT_FAILED,
         Env.callback,
         replace_id_token(
-            lambda: random_jwt(
+            lambda iss: random_jwt(
+                iss,
                 is_org_owner=True,
                 completed_platform_onboarding=False,
                 groups=[secrets.token_urlsafe(30) for _ in range(500)],

@@ -8,6 +8,7 @@ can check what loginkit sent.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import socket
 import struct
@@ -19,26 +20,65 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from joserfc import jwt
+from joserfc.jwk import ECKey, OctKey, RSAKey
+
+OPENAI_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
+KID = "fake-issuer-key"
+
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def make_jwt(payload: dict[str, Any]) -> str:
-    """An unsigned-looking JWT (loginkit reads claims without verifying, like Codex)."""
-    header = b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
-    body = b64url(json.dumps(payload).encode())
-    return f"{header}.{body}.{b64url(b'signature-bytes')}"
+@functools.cache
+def signing_key() -> RSAKey:
+    """The fake issuer's RS256 key: one per test process (generating one costs ~0.1 s)."""
+    return RSAKey.generate_key(2048, parameters={"kid": KID, "use": "sig", "alg": "RS256"})
 
 
-def id_token_for(account_id: str | None = "org-alice", **auth: Any) -> str:
+def public_jwks() -> dict[str, Any]:
+    """What a provider publishes at ``/.well-known/jwks.json``: the public half only."""
+    return {"keys": [signing_key().as_dict(private=False)]}
+
+
+def make_jwt(
+    payload: dict[str, Any],
+    *,
+    key: RSAKey | ECKey | OctKey | None = None,
+    header: dict[str, Any] | None = None,
+) -> str:
+    """A JWT signed (RS256) with the fake issuer's key, or ``key``; ``header`` overrides."""
+    return jwt.encode(
+        header or {"alg": "RS256", "typ": "JWT", "kid": KID}, payload, key or signing_key()
+    )
+
+
+def id_token_for(
+    account_id: str | None = "org-alice",
+    *,
+    issuer: str | None = None,
+    client_id: str = OPENAI_CLIENT_ID,
+    **auth: Any,
+) -> str:
+    """An id_token shaped like auth.openai.com's. Without ``issuer`` it has no ``iss`` and fails
+    verification: a sign-in test passes the fake issuer's URL."""
     claims: dict[str, Any] = {"chatgpt_plan_type": "plus", "chatgpt_user_id": "user-alice"}
     if account_id is not None:
         claims["chatgpt_account_id"] = account_id
     claims.update(auth)
-    return make_jwt(
-        {"sub": "alice", "email": "alice@example.com", "https://api.openai.com/auth": claims}
-    )
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "sub": "alice",
+        "email": "alice@example.com",
+        "aud": [client_id],
+        "iat": now,
+        "exp": now + 3600,
+        "https://api.openai.com/auth": claims,
+    }
+    if issuer is not None:
+        payload["iss"] = issuer
+    return make_jwt(payload)
 
 
 @dataclass
@@ -57,9 +97,14 @@ class FakeIssuer:
     api_key_behaviour: Behaviour | None = None
     requests: list[dict[str, str]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
+    get_paths: list[str] = field(default_factory=list)
     #: When set, served at /.well-known/openid-configuration ("{issuer}" is filled in).
     discovery: dict[str, str] | None = None
-    id_token: str = field(default_factory=id_token_for)
+    #: Empty: one for this issuer is minted when it starts (its URL is known only then).
+    id_token: str = ""
+    #: Served at /.well-known/jwks.json; None: the public half of :func:`signing_key`.
+    jwks: dict[str, Any] | None = None
+    jwks_behaviour: Behaviour | None = None
     access_token: str = field(
         default_factory=lambda: make_jwt(
             {"https://api.openai.com/auth": {"chatgpt_plan_type": "plus"}, "exp": 4102444800}
@@ -116,6 +161,11 @@ def _handler(fake: FakeIssuer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
         def do_GET(self) -> None:
+            fake.get_paths.append(self.path)
+            if self.path.endswith("jwks.json"):
+                keys = json.dumps(public_jwks() if fake.jwks is None else fake.jwks).encode()
+                self._answer(fake.jwks_behaviour or Behaviour(), keys)
+                return
             if fake.discovery is None or self.path != "/.well-known/openid-configuration":
                 self._answer(Behaviour("status", 404, b"{}"), b"")
                 return
@@ -147,6 +197,8 @@ def running_fake_issuer(fake: FakeIssuer | None = None) -> Iterator[FakeIssuer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     server.daemon_threads = True
     fake.port = server.server_address[1]
+    if not fake.id_token:
+        fake.id_token = id_token_for(issuer=fake.issuer)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

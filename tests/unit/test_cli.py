@@ -165,7 +165,7 @@ def test_link_is_out_before_heavy_modules_load(tmp_path: Path) -> None:
         f"run = LoginRun(ServerOptions(codex_home={str(tmp_path)!r}, port=0, open_browser=False))\n"
         "run.bind()\n"
         "assert run.auth_url.startswith('https://auth.openai.com/oauth/authorize?')\n"
-        "heavy = ['asyncio', 'h11', 'httpx2', 'httpcore2', 'ssl', 'keyring', 'joserfc', 'webbrowser', 'loginkit.server', 'loginkit.token_client']\n"
+        "heavy = ['asyncio', 'h11', 'httpx2', 'httpcore2', 'ssl', 'keyring', 'joserfc', 'cryptography', 'loginkit.idverify', 'webbrowser', 'loginkit.server', 'loginkit.token_client']\n"
         "print(','.join(m for m in heavy if m in sys.modules))\n"
     )
     done = subprocess.run(

@@ -26,12 +26,13 @@ from loginkit.device_code import (
 from loginkit.device_progress import (
     DeviceFailed,
     DeviceFailureCategory,
+    DeviceFailurePhase,
     PollRetrying,
 )
 from loginkit.limits import Timeouts
 from loginkit.progress import LoginFailureCategory, Succeeded
 
-from .fake_issuer import id_token_for, make_jwt
+from .fake_issuer import id_token_for, make_jwt, public_jwks
 
 
 @dataclass
@@ -42,6 +43,7 @@ class DeviceServer:
     )
     polls: list[Any] = field(default_factory=list)  # (status, body) or "reset"
     token_status: int = 200
+    id_token: str = ""  # empty: a valid one for this server
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     port: int = 0
 
@@ -67,6 +69,13 @@ def device_server() -> Iterator[DeviceServer]:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            # The provider's signing keys: the flow verifies the id_token against them.
+            if self.path == "/.well-known/jwks.json":
+                self.reply(200, public_jwks())
+            else:
+                self.reply(404, {"error": "not_found"})
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
@@ -102,7 +111,7 @@ def device_server() -> Iterator[DeviceServer]:
                 self.reply(*step)
             else:
                 tokens = {
-                    "id_token": id_token_for("org-dev"),
+                    "id_token": state.id_token or id_token_for("org-dev", issuer=state.issuer),
                     "access_token": make_jwt({"exp": 4102444800}),
                     "refresh_token": "rt-dev",
                 }
@@ -252,4 +261,21 @@ def test_exchange_and_workspace_failures(home: Path, device_server: DeviceServer
             request_device_code(restricted), restricted, sleep=lambda _: None
         )
     assert info.value.failure.category is LoginFailureCategory.WORKSPACE_RESTRICTION
+    assert not (home / "auth.json").exists()
+
+
+def test_an_id_token_for_another_client_is_id_token_invalid(
+    home: Path, device_server: DeviceServer
+) -> None:
+    device_server.id_token = id_token_for(issuer=device_server.issuer, client_id="someone-else")
+    opts = options(home, device_server)
+    with pytest.raises(DeviceLoginError) as info:
+        complete_device_code_login(request_device_code(opts), opts, sleep=lambda _: None)
+    failure = info.value.failure
+    assert failure.category is LoginFailureCategory.ID_TOKEN_INVALID
+    assert failure.phase is DeviceFailurePhase.VALIDATE
+    assert str(info.value) == (
+        "id_token verification failed: issued for another client (aud ['someone-else']), "
+        "not 'app_EMoamEEZ73f0CkXaXp7hrann'"
+    )
     assert not (home / "auth.json").exists()

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from joserfc.jwk import RSAKey
 
 from loginkit import (
     ErrorKind,
@@ -29,11 +30,12 @@ from loginkit import (
     run_login_server_with_progress,
     start_login_server,
 )
+from loginkit.idtoken import decode_jwt_payload
 from loginkit.limits import ServerLimits, Timeouts
 from loginkit.logfile import LoginLog
 from loginkit.pkce import challenge_for
 
-from .fake_issuer import Behaviour, FakeIssuer, id_token_for
+from .fake_issuer import KID, Behaviour, FakeIssuer, id_token_for, make_jwt
 from .helpers import STATE, Run, free_port, http_get, start_run
 
 C = LoginFailureCategory
@@ -302,6 +304,64 @@ def test_id_token_that_is_not_a_jwt_is_malformed_not_persist_failed(
     assert "id_token is not a valid JWT" in str(error)
 
 
+def test_id_token_signed_by_a_stranger_is_id_token_invalid_and_saves_nothing(
+    home: Path, fake_issuer: FakeIssuer
+) -> None:
+    old = b'{\n  "OPENAI_API_KEY": "sk-old"\n}'
+    (home / "auth.json").write_bytes(old)
+    stranger = RSAKey.generate_key(2048, parameters={"kid": KID})
+    fake_issuer.id_token = make_jwt(
+        decode_jwt_payload(fake_issuer.id_token) | {"sub": "mallory"}, key=stranger
+    )
+    run = start_run(home, fake_issuer.issuer)
+    page = run.callback(f"code=c&state={STATE}")
+    assert "id_token verification failed: the signature does not match" in page.body
+    error = expect_failure(run, C.ID_TOKEN_INVALID, ErrorKind.INVALID_DATA)
+    assert error.failure is not None
+    assert error.failure.phase is LoginFailurePhase.VALIDATE_CALLBACK
+    assert (home / "auth.json").read_bytes() == old
+    assert fake_issuer.get_paths == ["/.well-known/jwks.json"]
+    assert len(fake_issuer.requests) == 1, "no API-key exchange with an unverified id_token"
+
+
+def test_id_token_from_another_issuer_is_id_token_invalid(
+    home: Path, fake_issuer: FakeIssuer
+) -> None:
+    fake_issuer.id_token = id_token_for(issuer="https://auth.openai.com")
+    run = start_run(home, fake_issuer.issuer)
+    run.callback(f"code=c&state={STATE}")
+    error = expect_failure(run, C.ID_TOKEN_INVALID, ErrorKind.INVALID_DATA)
+    assert str(error) == (
+        "id_token verification failed: issued by 'https://auth.openai.com', "
+        f"not by '{fake_issuer.issuer}'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "category", "detail"),
+    [
+        (
+            Behaviour("status", 404, b"{}"),
+            C.TOKEN_RESPONSE_MALFORMED,
+            "could not be parsed: status 404",
+        ),
+        (Behaviour("garbage"), C.TOKEN_RESPONSE_MALFORMED, 'a JSON object with a "keys" list'),
+        (Behaviour("reset"), C.TOKEN_EXCHANGE_REQUEST, "connection"),
+    ],
+    ids=["404", "garbage", "reset"],
+)
+def test_signing_keys_that_cannot_be_had_are_classified(
+    home: Path, fake_issuer: FakeIssuer, behaviour: Behaviour, category: C, detail: str
+) -> None:
+    fake_issuer.jwks_behaviour = behaviour
+    run = start_run(home, fake_issuer.issuer)
+    run.callback(f"code=c&state={STATE}")
+    error = expect_failure(run, category, ErrorKind.OTHER)
+    assert f"{fake_issuer.issuer}/.well-known/jwks.json" in str(error), "names the key set URL"
+    assert detail in str(error)
+    assert not (home / "auth.json").exists()
+
+
 def test_workspace_restriction_writes_nothing_and_keeps_old_credentials(
     home: Path, fake_issuer: FakeIssuer
 ) -> None:
@@ -318,7 +378,7 @@ def test_workspace_restriction_writes_nothing_and_keeps_old_credentials(
 
 
 def test_workspace_restriction_without_account_claim(home: Path, fake_issuer: FakeIssuer) -> None:
-    fake_issuer.id_token = id_token_for(account_id=None)
+    fake_issuer.id_token = id_token_for(account_id=None, issuer=fake_issuer.issuer)
     run = start_run(home, fake_issuer.issuer, forced_chatgpt_workspace_id="org-required")
     run.callback(f"code=c&state={STATE}")
     error = expect_failure(run, C.WORKSPACE_RESTRICTION, ErrorKind.PERMISSION_DENIED)
@@ -346,7 +406,10 @@ def test_oversized_success_redirect_is_redirect_failed(home: Path, fake_issuer: 
     # An owner who has not finished onboarding gets the id_token in the success URL; a provider
     # that stuffs huge claims into it makes that URL longer than browsers and proxies accept.
     fake_issuer.id_token = id_token_for(
-        is_org_owner=True, completed_platform_onboarding=False, groups=["g" * 40] * 500
+        issuer=fake_issuer.issuer,
+        is_org_owner=True,
+        completed_platform_onboarding=False,
+        groups=["g" * 40] * 500,
     )
     run = start_run(home, fake_issuer.issuer)
     page = run.callback(f"code=c&state={STATE}")
@@ -358,6 +421,7 @@ def test_oversized_success_redirect_is_redirect_failed(home: Path, fake_issuer: 
 
 def test_needs_setup_redirect_carries_setup_claims(home: Path, fake_issuer: FakeIssuer) -> None:
     fake_issuer.id_token = id_token_for(
+        issuer=fake_issuer.issuer,
         is_org_owner=True,
         completed_platform_onboarding=False,
         organization_id="org-9",
@@ -572,7 +636,9 @@ def test_generic_provider_endpoints_come_from_discovery(
         "issuer": "{issuer}",
         "authorization_endpoint": "{issuer}/authorize/v2",
         "token_endpoint": "{issuer}/token/v2",
+        "jwks_uri": "{issuer}/keys/v2/jwks.json",
     }
+    fake_issuer.id_token = id_token_for(issuer=fake_issuer.issuer, client_id="my-cli")
     run = start_run(home, fake_issuer.issuer, client_id="my-cli")
     assert run.server.auth_url.startswith(
         f"{fake_issuer.issuer}/authorize/v2?response_type=code&client_id=my-cli&"
@@ -583,6 +649,10 @@ def test_generic_provider_endpoints_come_from_discovery(
     assert fake_issuer.paths == ["/token/v2"], (
         "the code went to the discovered token endpoint, no API-key step"
     )
+    assert fake_issuer.get_paths == [
+        "/.well-known/openid-configuration",
+        "/keys/v2/jwks.json",
+    ], "the id_token was verified with the discovered key set"
 
 
 def test_generic_provider_without_discovery_uses_default_paths(

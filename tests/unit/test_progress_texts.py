@@ -144,6 +144,15 @@ EXTRA_SAMPLES: list[tuple[str, LoginPhase]] = [
             " (Permission denied); choose another port with --port",
         ),
     ),
+    (
+        "failure_id_token_invalid",
+        Failed(
+            P.VALIDATE_CALLBACK,
+            C.ID_TOKEN_INVALID,
+            "id_token verification failed: expired 4000 s ago; check that this computer's clock"
+            " is set correctly",
+        ),
+    ),
 ]
 
 
@@ -235,7 +244,9 @@ def test_vocabulary_is_closed_and_stable() -> None:
     assert len(ALL_PHASES) == 10
     assert len({p.id for p in ALL_PHASES}) == 10
     assert len(LoginFailurePhase) == 7
-    assert len(LoginFailureCategory) == 15, "the seed's 14, plus local_port_forbidden"
+    assert len(LoginFailureCategory) == 16, (
+        "the seed's 14, plus local_port_forbidden and id_token_invalid"
+    )
     assert [c.id for c in LoginFailureCategory] == [
         "local_server_unavailable",
         "browser_launch_failed",
@@ -252,6 +263,7 @@ def test_vocabulary_is_closed_and_stable() -> None:
         "persist_failed",
         "redirect_failed",
         "local_port_forbidden",
+        "id_token_invalid",
     ]
     assert str(LoginFailureCategory.PERSIST_FAILED) == "persist_failed"
     assert str(LoginFailurePhase.REDIRECT_BACK_TO_CODEX) == "redirecting back to Codex"
