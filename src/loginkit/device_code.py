@@ -165,14 +165,14 @@ def request_device_code(opts: DeviceLoginOptions, sink: DeviceSink | None = None
         raise emit.fail(phase, failed, str(exc)) from None
     with client:
         try:
-            jwks_url = profile.jwks_endpoint(opts.base)
+            keys_url = ""  # resolved after approval, unless discovery names it now
             expected_issuer = profile.expected_issuer(opts.issuer)
             if profile.name == "openai":
                 url = f"{opts.base}/api/accounts/deviceauth/usercode"
                 response = client.post(url, json={"client_id": opts.client_id})
             else:
                 url, token_url, meta = _discover(client, opts)
-                jwks_url = meta.get("jwks_uri") or jwks_url
+                keys_url = meta.get("jwks_uri", "")
                 expected_issuer = meta.get("issuer") or expected_issuer
                 response = client.post(
                     url, data={"client_id": opts.client_id, "scope": profile.scope}
@@ -220,7 +220,7 @@ def request_device_code(opts: DeviceLoginOptions, sink: DeviceSink | None = None
         issuer=opts.issuer,
         client_id=opts.client_id,
         standard=profile.name != "openai",
-        jwks_url=jwks_url,
+        jwks_url=keys_url,
         expected_issuer=expected_issuer,
     )
     log_event(logger, logging.INFO, "device code issued", interval=code.interval)
@@ -367,6 +367,7 @@ def complete_device_code_login(
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Poll until the code is approved, exchange, check the workspace, save. No API-key step."""
+    from loginkit.discovery import jwks_url
     from loginkit.flow import persist_tokens
     from loginkit.idtoken import JwtFormatError, parse_id_token, workspace_violation
     from loginkit.idverify import IdTokenRejected, verify_id_token
@@ -393,7 +394,7 @@ def complete_device_code_login(
         verify_id_token(
             tokens.id_token,
             jwks=fetch_jwks(
-                jwks_url=code.jwks_url or opts.resolved_profile.jwks_endpoint(opts.base),
+                jwks_url=code.jwks_url or jwks_url(opts.resolved_profile, opts.base, opts.timeouts),
                 timeouts=opts.timeouts,
             ),
             issuer=code.expected_issuer or opts.issuer,

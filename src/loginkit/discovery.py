@@ -14,7 +14,7 @@ import logging
 
 from loginkit.limits import Timeouts
 from loginkit.logfile import log_event
-from loginkit.profiles import Profile
+from loginkit.profiles import OPENAI_ISSUER, Profile
 from loginkit.redact import sanitize_url_for_logging
 
 logger = logging.getLogger("loginkit.discovery")
@@ -91,3 +91,15 @@ def discover(profile: Profile, issuer: str, timeouts: Timeouts) -> Profile:
         jwks_uri_url=text("jwks_uri"),
         issuer_identifier=text("issuer"),
     )
+
+
+def jwks_url(profile: Profile, issuer: str, timeouts: Timeouts) -> str:
+    """Where the id_token's signing keys are: the configured or discovered ``jwks_uri``; for
+    auth.openai.com its fixed path (no extra round trip); for any other issuer, its discovery
+    document's ``jwks_uri`` when it has one (oidc-provider, Keycloak and Auth0 each publish keys
+    at a different path), else ``{issuer}/.well-known/jwks.json``."""
+    if profile.jwks_uri_url or issuer.rstrip("/") == OPENAI_ISSUER:
+        return profile.jwks_endpoint(issuer)
+    metadata = fetch_metadata(issuer, timeouts)
+    found = metadata.get("jwks_uri") if metadata is not None else None
+    return found if isinstance(found, str) and found else profile.jwks_endpoint(issuer)

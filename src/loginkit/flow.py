@@ -575,6 +575,7 @@ class LoginRun:
             RunResult,
             error_page_response,
         )
+        from loginkit.discovery import jwks_url
         from loginkit.idtoken import JwtFormatError, parse_id_token, workspace_violation
         from loginkit.idverify import IdTokenRejected, verify_id_token
         from loginkit.redact import sanitize_url_for_logging
@@ -619,9 +620,8 @@ class LoginRun:
                     endpoint=sanitize_url_for_logging(token_url),
                     reason=f"id_token is not a valid JWT ({exc})",
                 ) from None
-            jwks = fetch_jwks(
-                jwks_url=self.profile.jwks_endpoint(self.opts.issuer), timeouts=self.opts.timeouts
-            )
+            keys_at = jwks_url(self.profile, self.opts.issuer, self.opts.timeouts)
+            jwks = fetch_jwks(jwks_url=keys_at, timeouts=self.opts.timeouts)
             verify_id_token(
                 tokens.id_token,
                 jwks=jwks,

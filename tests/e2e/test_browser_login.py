@@ -11,6 +11,8 @@ import json
 import stat
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,7 +21,7 @@ from playwright.sync_api import Browser
 from support.browser import complete_login, open_url
 from support.cli_runner import Cli, cli
 from support.net import free_port
-from support.provider import Provider
+from support.provider import Provider, start_provider
 
 
 def args(provider: Provider, *extra: str) -> tuple[str, ...]:
@@ -191,6 +193,22 @@ def test_generic_oidc_client_uses_its_own_words(
     assert "Signed in to loginkit" in result.text
     auth = json.loads((home / "auth.json").read_text())
     assert auth["OPENAI_API_KEY"] is None, "no Codex API-key exchange for other clients"
+
+
+def test_a_provider_that_keeps_its_keys_elsewhere(browser: Browser, home: Path) -> None:
+    """Codex's client against a provider whose signing keys are not at auth.openai.com's path
+    (oidc-provider's default, /jwks): discovery finds them and the id_token is verified."""
+    with start_provider(extra_args=["--jwks-path", "/jwks"]) as elsewhere:
+        with pytest.raises(urllib.error.HTTPError) as probe:
+            urllib.request.urlopen(f"{elsewhere.issuer}/.well-known/jwks.json", timeout=10)
+        assert probe.value.code == 404, "nothing at auth.openai.com's path"
+        with cli(home, *args(elsewhere)) as run:
+            complete_login(browser, run.url)
+            code, _, err = run.finish()
+    assert code == 0, err
+    assert err.endswith("Signed in. You're good to go.\n")
+    log = (home / "log" / "codex-login.log").read_text()
+    assert "id_token verification failed" not in log
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
 // A local OpenID provider shaped like auth.openai.com, for loginkit's end-to-end tests.
 //
-//   node tests/provider/server.mjs --port 0 [--access-ttl 3600] [--no-codex-device]
+//   node tests/provider/server.mjs --port 0 [--access-ttl 3600] [--no-codex-device] [--jwks-path P]
+//
+// --jwks-path serves the signing keys elsewhere than auth.openai.com's /.well-known/jwks.json
+// (e.g. oidc-provider's own default, /jwks); discovery announces the path either way.
 //
 // --no-codex-device starts with Codex's device endpoints answering 404; a running server is
 // switched with POST /__test/codex-device {"enabled": false|true}.
@@ -35,6 +38,7 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '0' },
     'access-ttl': { type: 'string', default: '3600' },
     'no-codex-device': { type: 'boolean', default: false },
+    'jwks-path': { type: 'string', default: '/.well-known/jwks.json' },
   },
 });
 const accessTtl = Number.parseInt(args['access-ttl'], 10);
@@ -149,7 +153,7 @@ const provider = new Provider(issuer, {
   routes: {
     authorization: '/oauth/authorize',
     token: '/oauth/token',
-    jwks: '/.well-known/jwks.json',
+    jwks: args['jwks-path'],
     userinfo: '/userinfo',
     revocation: '/oauth/revoke',
     device_authorization: '/oauth/device/auth',

@@ -320,8 +320,24 @@ def test_id_token_signed_by_a_stranger_is_id_token_invalid_and_saves_nothing(
     assert error.failure is not None
     assert error.failure.phase is LoginFailurePhase.VALIDATE_CALLBACK
     assert (home / "auth.json").read_bytes() == old
-    assert fake_issuer.get_paths == ["/.well-known/jwks.json"]
+    assert fake_issuer.get_paths == ["/.well-known/openid-configuration", "/.well-known/jwks.json"]
     assert len(fake_issuer.requests) == 1, "no API-key exchange with an unverified id_token"
+
+
+def test_signing_keys_are_found_through_discovery_for_another_issuer(
+    home: Path, fake_issuer: FakeIssuer
+) -> None:
+    # Codex's client id against another provider (the openai profile): the provider publishes
+    # its keys where its discovery document says, not at auth.openai.com's path.
+    fake_issuer.discovery = {"issuer": "{issuer}", "jwks_uri": "{issuer}/oauth/keys/jwks.json"}
+    run = start_run(home, fake_issuer.issuer)
+    assert run.callback(f"code=c&state={STATE}").status == 302
+    run.get("/success")
+    run.server.block_until_done(timeout=10)
+    assert fake_issuer.get_paths == [
+        "/.well-known/openid-configuration",
+        "/oauth/keys/jwks.json",
+    ]
 
 
 def test_id_token_from_another_issuer_is_id_token_invalid(
