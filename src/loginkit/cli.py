@@ -8,6 +8,7 @@ light half only; the server, HTTP and JWT stacks load after the sign-in link is 
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -28,6 +29,14 @@ SUCCESS_MESSAGE = "Signed in. You're good to go."
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
+
+
+def exposed_warning(address: str, port: int) -> str:
+    """Shown when the callback server listens beyond the loopback (``--bind``, spec 16.9)."""
+    return (
+        f"Warning: listening on {address}:{port}, not only on this machine's loopback. Publish"
+        f" the port to your own machine only (e.g. docker run -p 127.0.0.1:{port}:{port})."
+    )
 
 
 def link_block(auth_url: str, profile: Profile) -> str:
@@ -134,6 +143,13 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     login.add_argument(
         "--no-browser", action="store_true", help="print the link but do not open a browser"
+    )
+    login.add_argument(
+        "--bind",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="IPv4 address of the callback server; 0.0.0.0 inside a container whose port is"
+        " published to the host (default: %(default)s)",
     )
     login.add_argument(
         "--timeout",
@@ -252,6 +268,15 @@ def run_login(args: argparse.Namespace) -> int:
     if args.port < 0 or args.port > 65535:
         print(f"Error logging in: invalid port {args.port} (use 0-65535)", file=err)
         return EXIT_FAILURE
+    try:
+        socket.inet_pton(socket.AF_INET, args.bind)
+    except OSError:
+        print(
+            f"Error logging in: invalid --bind address {args.bind!r} (use an IPv4 address such as"
+            " 127.0.0.1 or 0.0.0.0)",
+            file=err,
+        )
+        return EXIT_FAILURE
 
     login_log = install_login_log(ctx.codex_home / "log", warn=err)
     try:
@@ -266,6 +291,7 @@ def run_login(args: argparse.Namespace) -> int:
             client_id=args.client_id,
             issuer=args.issuer,
             port=args.port,
+            bind_address=args.bind,
             open_browser=not args.no_browser,
             forced_chatgpt_workspace_id=args.workspace_id or ctx.config.forced_chatgpt_workspace_id,
             cli_auth_credentials_store_mode=ctx.store_mode,
@@ -286,8 +312,13 @@ def browser_login(opts: ServerOptions, *, json_mode: bool = False) -> int:
         return _login_json(opts, profile)
     printer = ProgressPrinter(profile, sys.stderr)
     run = LoginRun(opts, printer)
+
+    def show_link() -> None:
+        _warn_if_exposed(run)
+        printer.text(link_block(run.auth_url, profile))
+
     try:
-        _drive(run, lambda: printer.text(link_block(run.auth_url, profile)))
+        _drive(run, show_link)
     except _Interrupted as exc:
         if not printer.already_shown(exc.error):
             printer.text(f"Error logging in: {exc.error}")
@@ -298,6 +329,11 @@ def browser_login(opts: ServerOptions, *, json_mode: bool = False) -> int:
         return EXIT_FAILURE
     printer.text(SUCCESS_MESSAGE)
     return EXIT_OK
+
+
+def _warn_if_exposed(run: LoginRun) -> None:
+    if not run.opts.bind_address.startswith("127."):
+        print(exposed_warning(run.opts.bind_address, run.actual_port), file=sys.stderr, flush=True)
 
 
 class _Interrupted(Exception):
@@ -335,12 +371,12 @@ def _login_json(opts: ServerOptions, profile: Profile) -> int:
     printer = JsonPrinter(profile, sys.stdout)
     run = LoginRun(opts, printer)
     try:
-        _drive(
-            run,
-            lambda: printer.write(
-                {"type": "auth_url", "url": run.auth_url, "port": run.actual_port}
-            ),
-        )
+
+        def show_link() -> None:
+            _warn_if_exposed(run)
+            printer.write({"type": "auth_url", "url": run.auth_url, "port": run.actual_port})
+
+        _drive(run, show_link)
     except _Interrupted as exc:
         printer.write(
             {"type": "result", "ok": False, "error": str(exc.error), "kind": "interrupted"}

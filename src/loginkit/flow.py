@@ -66,6 +66,8 @@ BIND_RETRY_DELAY = 0.2
 CANCEL_TIMEOUT = 2.0
 READY_TIMEOUT = 2.0
 DEFAULT_LOGIN_TIMEOUT = 600.0
+#: Where the callback server listens by default (RFC 8252: loopback only).
+LOOPBACK = "127.0.0.1"
 #: A Location header longer than this is refused by common proxies and some browsers.
 MAX_REDIRECT_LENGTH = 16 * 1024
 
@@ -85,6 +87,10 @@ class ServerOptions:
     issuer: str = OPENAI_ISSUER
     #: Preferred loopback port; 0 asks the OS for a free one (no stale-server takeover then).
     port: int = DEFAULT_PORT
+    #: The IPv4 address to listen on. Keep the loopback default (RFC 8252): "0.0.0.0" is for a
+    #: container whose port is published to the host's loopback (spec 16.9), where the
+    #: container's own loopback cannot be reached from outside.
+    bind_address: str = LOOPBACK
     open_browser: bool = True
     force_state: str | None = field(default=None, repr=False)
     forced_chatgpt_workspace_id: str | None = None
@@ -99,6 +105,13 @@ class ServerOptions:
 
     def __post_init__(self) -> None:
         self.codex_home = Path(self.codex_home)
+        try:
+            socket.inet_pton(socket.AF_INET, self.bind_address)
+        except (OSError, TypeError):
+            raise ValueError(
+                f"bind_address must be an IPv4 address such as 127.0.0.1 or 0.0.0.0, "
+                f"not {self.bind_address!r}"
+            ) from None
         workspace = (self.forced_chatgpt_workspace_id or "").strip()
         self.forced_chatgpt_workspace_id = workspace or None
 
@@ -167,9 +180,13 @@ def build_authorize_url(
     return f"{profile.authorize_endpoint(issuer)}?{query}"
 
 
-def send_cancel_request(port: int, timeout: float = CANCEL_TIMEOUT) -> None:
-    """Ask whatever login server holds ``127.0.0.1:port`` to stand down (``GET /cancel``)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+def send_cancel_request(
+    port: int, timeout: float = CANCEL_TIMEOUT, address: str = LOOPBACK
+) -> None:
+    """Ask whatever login server holds ``address:port`` to stand down (``GET /cancel``); a
+    server on the wildcard address is reached through the loopback."""
+    target = LOOPBACK if address == "0.0.0.0" else address  # noqa: S104 (a comparison)
+    with socket.create_connection((target, port), timeout=timeout) as sock:
         sock.settimeout(timeout)
         sock.sendall(
             f"GET /cancel HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
@@ -246,6 +263,7 @@ class LoginRun:
     def bind(self) -> None:
         """Bind ``127.0.0.1:port`` (and ``[::1]`` when the host has it) and build the auth URL."""
         port = self.opts.port
+        address = self.opts.bind_address
         started = time.monotonic()
         attempts = 0
         cancel_attempted = False
@@ -259,7 +277,7 @@ class LoginRun:
             )
             self.emit(BindingLocalServer(attempt=attempts + 1))
             try:
-                v4 = _listen(socket.AF_INET, "127.0.0.1", port)
+                v4 = _listen(socket.AF_INET, address, port)
                 break
             except OSError as exc:
                 attempts += 1
@@ -275,7 +293,7 @@ class LoginRun:
                         )
                         self.emit(PreviousLoginServerDetected(attempt=attempts))
                         try:
-                            send_cancel_request(port)
+                            send_cancel_request(port, address=address)
                         except OSError as cancel_err:
                             log_event(
                                 logger,
@@ -296,7 +314,7 @@ class LoginRun:
                             elapsed_ms=elapsed,
                         )
                         raise self._bind_failure(
-                            f"Port 127.0.0.1:{port} is already in use after {elapsed} ms",
+                            f"Port {address}:{port} is already in use after {elapsed} ms",
                             ErrorKind.ADDR_IN_USE,
                         ) from None
                     continue
@@ -304,11 +322,11 @@ class LoginRun:
                 if exc.errno in (errno.EACCES, errno.EPERM):
                     category = LoginFailureCategory.LOCAL_PORT_FORBIDDEN
                     message = (
-                        f"Port 127.0.0.1:{port} is reserved or not permitted by the operating system"
+                        f"Port {address}:{port} is reserved or not permitted by the operating system"
                         f" ({exc.strerror}); choose another port with --port"
                     )
                 else:
-                    message = f"Could not listen on 127.0.0.1:{port}: {exc.strerror or exc}"
+                    message = f"Could not listen on {address}:{port}: {exc.strerror or exc}"
                 log_event(
                     logger,
                     logging.ERROR,

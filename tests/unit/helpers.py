@@ -25,8 +25,16 @@ class Response:
     body: str
 
 
-def http_get(port: int, target: str, *, host: str | None = None, method: str = "GET") -> Response:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+def http_get(
+    port: int,
+    target: str,
+    *,
+    host: str | None = None,
+    method: str = "GET",
+    address: str = "127.0.0.1",
+) -> Response:
+    """One request to ``address:port`` with ``Host: host`` (default ``127.0.0.1:port``)."""
+    conn = http.client.HTTPConnection(address, port, timeout=30)
     try:
         conn.putrequest(method, target, skip_host=True)
         conn.putheader("Host", host if host is not None else f"127.0.0.1:{port}")

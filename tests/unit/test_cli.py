@@ -112,6 +112,36 @@ def test_ctrl_c_cancels_cleanly(
     )
 
 
+def test_bind_beyond_the_loopback_warns_before_the_link(
+    home: Path, fake_issuer: FakeIssuer, snapshot: SnapshotAssertion
+) -> None:
+    args = ("--issuer", fake_issuer.issuer, "--port", "0", "--no-browser", "--bind", "0.0.0.0")
+    with cli(home, *args) as run:
+        host = f"localhost:{run.port}"
+        http_get(
+            run.port, f"/auth/callback?code=c&state={run.state}", host=host, address="127.0.0.2"
+        )
+        http_get(run.port, "/success", host=host, address="127.0.0.2")
+        code, _, err = run.finish()
+    assert code == 0, err
+    assert err.index("Warning: listening on 0.0.0.0:") < err.index("If a browser window")
+    assert normalise(err, run.port) == snapshot(extension_class=TextSnapshot, name="cli_bind_all")
+
+
+def test_bind_rejects_what_is_not_an_ipv4_address(home: Path, snapshot: SnapshotAssertion) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "loginkit", "login", "--codex-home", str(home), "--bind", "::"],
+        check=False,
+        env=env_for(home),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 1
+    assert done.stderr == snapshot(extension_class=TextSnapshot, name="cli_bind_invalid")
+
+
 def test_json_mode(home: Path, fake_issuer: FakeIssuer) -> None:
     with cli(
         home, "--issuer", fake_issuer.issuer, "--port", "0", "--no-browser", json_mode=True

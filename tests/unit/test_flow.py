@@ -507,6 +507,73 @@ def test_second_server_on_same_port_takes_over(home: Path, fake_issuer: FakeIssu
     second.server.block_until_done(timeout=10)
 
 
+def test_the_default_server_is_reachable_only_through_127_0_0_1(
+    home: Path, fake_issuer: FakeIssuer
+) -> None:
+    # 127.0.0.2 stands in for any other interface: Linux routes 127/8 to the loopback device, but
+    # a socket bound to 127.0.0.1 does not accept connections made to 127.0.0.2.
+    run = start_run(home, fake_issuer.issuer)
+    with pytest.raises(ConnectionRefusedError):
+        http_get(run.port, "/", address="127.0.0.2")
+    run.server.cancel()
+    with pytest.raises(LoginError):
+        run.server.block_until_done(timeout=10)
+
+
+def test_bind_address_0_0_0_0_serves_other_interfaces_for_containers(
+    home: Path, fake_issuer: FakeIssuer
+) -> None:
+    """Spec 16.9: in a container, the port published by `docker run -p` arrives on the
+    container's own interface, not its loopback; the browser still says `localhost`."""
+    run = start_run(home, fake_issuer.issuer, bind_address="0.0.0.0")
+    port = run.port
+    answer = http_get(
+        port, f"/auth/callback?code=c&state={STATE}", host=f"localhost:{port}", address="127.0.0.2"
+    )
+    assert answer.status == 302
+    http_get(port, "/success", host=f"localhost:{port}", address="127.0.0.2")
+    run.server.block_until_done(timeout=10)
+    assert (home / "auth.json").exists()
+
+
+def test_a_foreign_host_name_is_refused_on_the_wildcard_address_too(
+    home: Path, fake_issuer: FakeIssuer
+) -> None:
+    run = start_run(home, fake_issuer.issuer, bind_address="0.0.0.0")
+    answer = http_get(
+        run.port,
+        f"/auth/callback?code=c&state={STATE}",
+        host=f"127.0.0.2:{run.port}",
+        address="127.0.0.2",
+    )
+    assert answer.status == 400, "only loopback names are served (DNS rebinding)"
+    assert not fake_issuer.requests
+    run.server.cancel()
+    with pytest.raises(LoginError):
+        run.server.block_until_done(timeout=10)
+
+
+def test_a_newer_login_takes_over_a_server_on_the_wildcard_address(
+    home: Path, fake_issuer: FakeIssuer
+) -> None:
+    port = free_port()
+    first = start_run(home, fake_issuer.issuer, port=port, bind_address="0.0.0.0")
+    second = start_run(home, fake_issuer.issuer, port=port, bind_address="0.0.0.0")
+    with pytest.raises(LoginError) as info:
+        first.server.block_until_done(timeout=10)
+    assert str(info.value) == "Login cancelled"
+    assert second.server.actual_port == port
+    second.server.cancel()
+    with pytest.raises(LoginError):
+        second.server.block_until_done(timeout=10)
+
+
+@pytest.mark.parametrize("address", ["localhost", "::1", "256.0.0.1", ""])
+def test_bind_address_must_be_an_ipv4_address(home: Path, address: str) -> None:
+    with pytest.raises(ValueError, match="bind_address must be an IPv4 address"):
+        ServerOptions(codex_home=home, bind_address=address)
+
+
 def test_port_held_by_something_else_gives_local_server_unavailable(home: Path) -> None:
     holder = socket.socket()
     holder.bind(("127.0.0.1", 0))
