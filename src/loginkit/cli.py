@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from loginkit.config import LoginConfig
     from loginkit.flow import LoginRun, ServerOptions
     from loginkit.home import AuthCredentialsStoreMode
+    from loginkit.linkfirst import Prelinked
 
 SUCCESS_MESSAGE = "Signed in. You're good to go."
 EXIT_OK = 0
@@ -40,11 +41,9 @@ def exposed_warning(address: str, port: int) -> str:
 
 
 def link_block(auth_url: str, profile: Profile) -> str:
-    return (
-        "If a browser window didn't open, use this link to sign in:\n\n"
-        f"{auth_url}\n\n"
-        f"On a remote or headless machine? Use `{profile.device_login_command}` instead."
-    )
+    from loginkit.linkfirst import link_text
+
+    return link_text(auth_url, profile.device_login_command)
 
 
 class ProgressPrinter:
@@ -197,7 +196,8 @@ def _codex_home(arg: Path | None) -> Path:
     return find_codex_home()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, prelinked: Prelinked | None = None) -> int:
+    """The CLI. ``prelinked``: a sign-in whose link :mod:`loginkit.linkfirst` already printed."""
     parser = _build_parser()
     args = parser.parse_args(argv)
     if args.command == "login":
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             from loginkit.cli_device import run_device_login
 
             return run_device_login(args)
-        return run_login(args)
+        return run_login(args, prelinked)
     if args.command == "logout":
         from loginkit.cli_credentials import run_logout
 
@@ -257,7 +257,7 @@ def context_or_exit(args: argparse.Namespace) -> Context | int:
         return EXIT_FAILURE
 
 
-def run_login(args: argparse.Namespace) -> int:
+def run_login(args: argparse.Namespace, prelinked: Prelinked | None = None) -> int:
     from loginkit.flow import ServerOptions
     from loginkit.logfile import install_login_log, log_event
 
@@ -297,13 +297,15 @@ def run_login(args: argparse.Namespace) -> int:
             cli_auth_credentials_store_mode=ctx.store_mode,
             login_timeout=args.timeout if args.timeout > 0 else None,
         )
-        return browser_login(opts, json_mode=args.json)
+        return browser_login(opts, json_mode=args.json, prelinked=prelinked)
     finally:
         if login_log is not None:
             login_log.close()
 
 
-def browser_login(opts: ServerOptions, *, json_mode: bool = False) -> int:
+def browser_login(
+    opts: ServerOptions, *, json_mode: bool = False, prelinked: Prelinked | None = None
+) -> int:
     """Run one browser sign-in with the CLI's rendering; returns the exit code."""
     from loginkit.flow import LoginRun
 
@@ -318,7 +320,7 @@ def browser_login(opts: ServerOptions, *, json_mode: bool = False) -> int:
         printer.text(link_block(run.auth_url, profile))
 
     try:
-        _drive(run, show_link)
+        _drive(run, show_link, prelinked)
     except _Interrupted as exc:
         if not printer.already_shown(exc.error):
             printer.text(f"Error logging in: {exc.error}")
@@ -342,7 +344,9 @@ class _Interrupted(Exception):
         self.error = error
 
 
-def _drive(run: LoginRun, show_link: Callable[[], None]) -> None:
+def _drive(
+    run: LoginRun, show_link: Callable[[], None], prelinked: Prelinked | None = None
+) -> None:
     """Bind, show the link, serve, open the browser, wait. Ctrl-C at any point cancels cleanly.
 
     Raises :class:`LoginError` for a failed run and :class:`_Interrupted` after Ctrl-C.
@@ -350,8 +354,11 @@ def _drive(run: LoginRun, show_link: Callable[[], None]) -> None:
     from loginkit.flow import LoginServer
 
     try:
-        run.bind()
-        show_link()
+        if prelinked is not None:
+            run.adopt(prelinked)  # its link is already on screen
+        else:
+            run.bind()
+            show_link()
         run.start()
         if run.opts.open_browser:
             run.launch_browser()

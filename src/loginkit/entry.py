@@ -1,4 +1,5 @@
-"""The ``loginkit`` executable: a fast path for ``loginkit token``, else the full CLI.
+"""The ``loginkit`` executable: fast paths for ``loginkit token`` and the sign-in link, else the
+full CLI.
 
 Scripts call ``loginkit token`` in loops and from many shells at once. When the stored access
 token (or API key) is usable as it is, this answers with only ``os``, ``sys``, ``json`` and
@@ -74,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(token + "\n")
         sys.stdout.flush()
         return 0
+    if args and args[0] == "login":
+        from loginkit.linkfirst import fast_login
+
+        code = fast_login(list(args))
+        if code is not None:
+            return code
     from loginkit.cli import main as full_main
 
     return full_main(args)

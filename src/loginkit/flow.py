@@ -26,6 +26,7 @@ from urllib.parse import quote
 from loginkit.errors import ErrorKind, LoginError
 from loginkit.home import AuthCredentialsStoreMode
 from loginkit.limits import ServerLimits, Timeouts
+from loginkit.linkfirst import Prelinked, authorize_url, listen
 from loginkit.logfile import log_event
 from loginkit.pkce import PkceCodes, generate_pkce, generate_state
 from loginkit.profiles import (
@@ -162,22 +163,17 @@ def build_authorize_url(
     workspace_id: str | None,
 ) -> str:
     """The authorize URL, parameters in Codex's order, values RFC 3986 percent-encoded."""
-    params: list[tuple[str, str]] = [
-        ("response_type", "code"),
-        ("client_id", client_id),
-        ("redirect_uri", redirect_uri),
-        ("scope", profile.scope),
-        ("code_challenge", pkce.code_challenge),
-        ("code_challenge_method", "S256"),
-        *profile.extra_authorize_params,
-        ("state", state),
-    ]
-    if profile.originator is not None:
-        params.append(("originator", profile.originator))
-    if workspace_id is not None:
-        params.append(("allowed_workspace_id", workspace_id))
-    query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params)
-    return f"{profile.authorize_endpoint(issuer)}?{query}"
+    return authorize_url(
+        profile.authorize_endpoint(issuer),
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        scope=profile.scope,
+        code_challenge=pkce.code_challenge,
+        extra_params=profile.extra_authorize_params,
+        state=state,
+        originator=profile.originator,
+        workspace_id=workspace_id,
+    )
 
 
 def send_cancel_request(
@@ -192,20 +188,6 @@ def send_cancel_request(
             f"GET /cancel HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
         )
         sock.recv(64)
-
-
-def _listen(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 def _format_duration(seconds: float) -> str:
@@ -277,7 +259,7 @@ class LoginRun:
             )
             self.emit(BindingLocalServer(attempt=attempts + 1))
             try:
-                v4 = _listen(socket.AF_INET, address, port)
+                v4 = listen(socket.AF_INET, address, port)
                 break
             except OSError as exc:
                 attempts += 1
@@ -339,7 +321,7 @@ class LoginRun:
         self.actual_port = v4.getsockname()[1]
         try:
             # Browsers that resolve "localhost" to ::1 must reach us too.
-            self._sockets.append(_listen(socket.AF_INET6, "::1", self.actual_port))
+            self._sockets.append(listen(socket.AF_INET6, "::1", self.actual_port))
         except OSError as exc:
             log_event(
                 logger, logging.INFO, "ipv6 loopback not used", reason=exc.strerror or str(exc)
@@ -361,6 +343,23 @@ class LoginRun:
             state=self._state,
             workspace_id=self.opts.forced_chatgpt_workspace_id,
         )
+
+    def adopt(self, ready: Prelinked) -> None:
+        """Take over what :func:`loginkit.linkfirst.prelink` bound and printed, instead of
+        :meth:`bind`: the sockets, the port, the PKCE pair, the state and the link."""
+        if self.opts.port not in (0, ready.port) or self.opts.force_state is not None:
+            ready.close()
+            raise ValueError("the prelinked sign-in does not match these options")
+        self.emit(BindingLocalServer(attempt=1))
+        log_event(logger, logging.INFO, "binding local callback server", attempt=1, port=ready.port)
+        self._sockets = list(ready.sockets)
+        self.actual_port = ready.port
+        self._pkce = ready.pkce
+        self._state = ready.state
+        self.redirect_uri = ready.redirect_uri
+        self.auth_url = ready.auth_url
+        self.emit(LocalServerBound(port=self.actual_port))
+        log_event(logger, logging.INFO, "local callback server bound", port=self.actual_port)
 
     def start(self) -> None:
         """Start serving on a background event loop; returns once the handler is ready."""

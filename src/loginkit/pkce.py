@@ -5,23 +5,35 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from dataclasses import dataclass
 
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-@dataclass(frozen=True, repr=False)
 class PkceCodes:
     """A verifier (86 chars from 64 random bytes) and its S256 challenge (43 chars).
 
     ``repr`` is suppressed: the verifier is a secret and must not reach a log through a stray
-    ``%r``.
+    ``%r``. A plain class, not a dataclass: this module is on the path to the sign-in link.
     """
 
-    code_verifier: str
-    code_challenge: str
+    __slots__ = ("code_challenge", "code_verifier")
+
+    def __init__(self, code_verifier: str, code_challenge: str) -> None:
+        self.code_verifier = code_verifier
+        self.code_challenge = code_challenge
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PkceCodes):
+            return NotImplemented
+        return (self.code_verifier, self.code_challenge) == (
+            other.code_verifier,
+            other.code_challenge,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.code_verifier, self.code_challenge))
 
     def __repr__(self) -> str:
         return "PkceCodes(<redacted>)"

@@ -10,10 +10,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-OPENAI_ISSUER = "https://auth.openai.com"
-OPENAI_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
-DEFAULT_PORT = 1455
-DEFAULT_ORIGINATOR = "codex_cli_rs"
+from loginkit.codex_constants import (
+    AUTHORIZE_PATH,
+    DEFAULT_ORIGINATOR,
+    DEFAULT_PORT,
+    DEVICE_LOGIN_COMMAND,
+    EXTRA_AUTHORIZE_PARAMS,
+    OPENAI_CLIENT_ID,
+    OPENAI_ISSUER,
+    REDIRECT_HOST,
+    SCOPE,
+)
+
+__all__ = [
+    "DEFAULT_ORIGINATOR",
+    "DEFAULT_PORT",
+    "OPENAI",
+    "OPENAI_CLIENT_ID",
+    "OPENAI_ISSUER",
+    "Profile",
+    "generic_profile",
+    "profile_for",
+]
 
 
 @dataclass(frozen=True)
@@ -28,7 +46,7 @@ class Profile:
     issuer: str
     client_id: str
     scope: str
-    authorize_path: str = "/oauth/authorize"
+    authorize_path: str = AUTHORIZE_PATH
     token_path: str = "/oauth/token"
     #: Where the provider publishes the keys that sign its id_tokens (auth.openai.com's path).
     jwks_path: str = "/.well-known/jwks.json"
@@ -46,7 +64,7 @@ class Profile:
     login_command: str = "loginkit login"
     device_login_command: str = "loginkit login --device-auth"
     help_url: str = "https://github.com/loginkit/loginkit#troubleshooting"
-    redirect_host: str = "localhost"
+    redirect_host: str = REDIRECT_HOST
     #: Look the endpoints up in ``{issuer}/.well-known/openid-configuration`` before signing in.
     discover: bool = False
     #: Endpoints found by discovery (or configured); they win over ``issuer + path``.
@@ -87,17 +105,14 @@ OPENAI = Profile(
     name="openai",
     issuer=OPENAI_ISSUER,
     client_id=OPENAI_CLIENT_ID,
-    scope="openid profile email offline_access api.connectors.read api.connectors.invoke",
-    extra_authorize_params=(
-        ("id_token_add_organizations", "true"),
-        ("codex_cli_simplified_flow", "true"),
-    ),
+    scope=SCOPE,
+    extra_authorize_params=EXTRA_AUTHORIZE_PARAMS,
     originator=DEFAULT_ORIGINATOR,
     exchange_api_key=True,
     platform_url="https://platform.openai.com",
     app_name="Codex",
     login_command="codex login",
-    device_login_command="codex login --device-auth",
+    device_login_command=DEVICE_LOGIN_COMMAND,
     help_url="https://developers.openai.com/codex/auth",
 )
 

@@ -1,0 +1,241 @@
+"""The sign-in link first: bind, PKCE, state, URL and the link block with light stdlib modules only.
+
+A person is waiting for the link; everything else can wait for the person. For a plain
+``loginkit login`` (Codex's client; only ``--port``, ``--no-browser``, ``--codex-home``,
+``--issuer``, ``--timeout``, ``--store``) :func:`fast_login` binds the port, prints the link, and
+only then imports the CLI, which adopts the bound socket, the PKCE pair and the state and goes on
+exactly as if it had made them. Anything else (another flag, a port that is taken, a
+``config.toml`` that restricts the sign-in, a home directory to create, any doubt) returns None
+and the full CLI does everything, with the same texts.
+
+This module, :mod:`loginkit.pkce` and :mod:`loginkit.codex_constants` import only ``os``,
+``sys``, ``socket``, ``errno``, ``base64``, ``hashlib``, ``secrets`` and ``urllib.parse``: no
+dataclasses, typing, logging, pathlib, argparse, asyncio, h11 or HTTP client. The full path uses
+the same functions to listen, to build the URL and to word the link, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from urllib.parse import quote
+
+from loginkit import codex_constants as codex
+from loginkit.pkce import PkceCodes, generate_pkce, generate_state
+
+STORE_MODES = ("file", "keyring", "auto", "ephemeral")
+
+
+def listen(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (IPv6 sockets are v6-only)."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def authorize_url(
+    endpoint: str,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    scope: str,
+    code_challenge: str,
+    extra_params: tuple[tuple[str, str], ...],
+    state: str,
+    originator: str | None,
+    workspace_id: str | None,
+) -> str:
+    """The authorize URL, parameters in Codex's order, values RFC 3986 percent-encoded."""
+    params = [
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("scope", scope),
+        ("code_challenge", code_challenge),
+        ("code_challenge_method", "S256"),
+        *extra_params,
+        ("state", state),
+    ]
+    if originator is not None:
+        params.append(("originator", originator))
+    if workspace_id is not None:
+        params.append(("allowed_workspace_id", workspace_id))
+    query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params)
+    return f"{endpoint}?{query}"
+
+
+def link_text(auth_url: str, device_login_command: str) -> str:
+    """The block with the sign-in link (the seed's words)."""
+    return (
+        "If a browser window didn't open, use this link to sign in:\n\n"
+        f"{auth_url}\n\n"
+        f"On a remote or headless machine? Use `{device_login_command}` instead."
+    )
+
+
+class Prelinked:
+    """What the link was built from, handed to the full CLI: the listening sockets (127.0.0.1
+    first), the port, the PKCE pair and the state. ``repr`` hides the secrets."""
+
+    __slots__ = ("auth_url", "pkce", "port", "redirect_uri", "sockets", "state")
+
+    def __init__(
+        self,
+        sockets: list[socket.socket],
+        port: int,
+        pkce: PkceCodes,
+        state: str,
+        redirect_uri: str,
+        auth_url: str,
+    ) -> None:
+        self.sockets = sockets
+        self.port = port
+        self.pkce = pkce
+        self.state = state
+        self.redirect_uri = redirect_uri
+        self.auth_url = auth_url
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+
+    def __repr__(self) -> str:
+        return f"Prelinked(port={self.port}, <secrets redacted>)"
+
+
+def _options(argv: list[str]) -> dict[str, str] | None:
+    """``login``'s flags when every one is in the simple set, else None."""
+    if not argv or argv[0] != "login":
+        return None
+    found: dict[str, str] = {}
+    rest = argv[1:]
+    while rest:
+        flag = rest.pop(0)
+        value: str | None = None
+        if "=" in flag and flag.startswith("--"):
+            flag, value = flag.split("=", 1)
+        if flag == "--no-browser" and value is None:
+            found["no-browser"] = ""
+            continue
+        if flag not in ("--port", "--codex-home", "--issuer", "--timeout", "--store"):
+            return None
+        if value is None:
+            if not rest:
+                return None
+            value = rest.pop(0)
+        if flag[2:] in found or not value or value.startswith("-"):
+            return None
+        found[flag[2:]] = value
+    return found
+
+
+def _checked(found: dict[str, str]) -> dict[str, str] | None:
+    """The same options when argparse would accept them as they are, else None."""
+    try:
+        port = int(found.get("port", str(codex.DEFAULT_PORT)))
+        timeout = float(found.get("timeout", "600"))
+    except ValueError:
+        return None
+    issuer = found.get("issuer", codex.OPENAI_ISSUER)
+    if not 0 <= port <= 65535 or not timeout >= 0 or found.get("store", "file") not in STORE_MODES:
+        return None
+    if not issuer.startswith(("http://", "https://")):
+        return None
+    return {**found, "port": str(port), "issuer": issuer}
+
+
+def _home(found: dict[str, str]) -> str | None:
+    """The existing home directory the full CLI would use, else None (it creates or reports)."""
+    home = found.get("codex-home") or os.environ.get("CODEX_HOME") or ""
+    if not home:
+        home = os.path.join(os.path.expanduser("~"), ".codex")
+    return home if os.path.isdir(home) else None
+
+
+def _config_allows(home: str) -> bool:
+    """No config.toml, or one that neither restricts this sign-in nor is invalid."""
+    path = os.path.join(home, "config.toml")
+    if not os.path.exists(path):
+        return True
+    import tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, ValueError):
+        return False
+    return (
+        "forced_login_method" not in data
+        and "forced_chatgpt_workspace_id" not in data
+        and data.get("cli_auth_credentials_store", "file") in STORE_MODES
+    )
+
+
+def prelink(port: int, issuer: str) -> Prelinked | None:
+    """Bind 127.0.0.1 (and [::1]) once and build the openai profile's link; None when the port
+    is not free at the first try (the full flow then retries and takes a stale server over)."""
+    try:
+        v4 = listen(socket.AF_INET, "127.0.0.1", port)
+    except OSError:
+        return None
+    sockets = [v4]
+    actual = v4.getsockname()[1]
+    try:
+        sockets.append(listen(socket.AF_INET6, "::1", actual))
+    except OSError:
+        pass
+    pkce = generate_pkce()
+    state = generate_state()
+    redirect_uri = f"http://{codex.REDIRECT_HOST}:{actual}/auth/callback"
+    url = authorize_url(
+        f"{issuer}{codex.AUTHORIZE_PATH}",
+        client_id=codex.OPENAI_CLIENT_ID,
+        redirect_uri=redirect_uri,
+        scope=codex.SCOPE,
+        code_challenge=pkce.code_challenge,
+        extra_params=codex.EXTRA_AUTHORIZE_PARAMS,
+        state=state,
+        originator=codex.DEFAULT_ORIGINATOR,
+        workspace_id=None,
+    )
+    return Prelinked(sockets, actual, pkce, state, redirect_uri, url)
+
+
+def fast_login(argv: list[str]) -> int | None:
+    """Run ``loginkit login`` link-first and return its exit code, or None (nothing done)."""
+    found = _options(argv)
+    checked = _checked(found) if found is not None else None
+    home = _home(checked) if checked is not None else None
+    if checked is None or home is None or not _config_allows(home):
+        return None
+    ready = prelink(int(checked["port"]), checked["issuer"])
+    if ready is None:
+        return None
+    try:
+        sys.stderr.write(link_text(ready.auth_url, codex.DEVICE_LOGIN_COMMAND) + "\n")
+        sys.stderr.flush()
+        from loginkit.cli import main as full_main
+
+        return full_main(argv, prelinked=ready)
+    except KeyboardInterrupt:
+        # Ctrl-C while the rest of loginkit was still loading (once the run is going, the CLI
+        # handles it): nothing to undo but the port; the same block as the full CLI's.
+        ready.close()
+        from loginkit.progress import Failed, LoginFailureCategory, LoginFailurePhase
+
+        interrupted = Failed(
+            LoginFailurePhase.WAIT_FOR_CALLBACK,
+            LoginFailureCategory.LOGIN_CANCELLED,
+            "Login was interrupted",
+        )
+        sys.stderr.write(str(interrupted) + "\n")
+        return 130
