@@ -767,7 +767,12 @@ class LoginRun:
 
 
 def _prewarm() -> None:
-    """Load the HTTP stack and the TLS roots while the person is still in the browser."""
+    """Load the HTTP stack, the JOSE stack and the TLS roots while the person is still in the
+    browser, so the callback is answered without waiting for imports."""
+    import joserfc.jwk
+    import joserfc.jwt  # noqa: F401
+
+    import loginkit.idverify
     import loginkit.token_client  # noqa: F401
     from loginkit.httpclient import HttpClientSetupFailure, build_ssl_context
 
