@@ -40,6 +40,71 @@ def exposed_warning(address: str, port: int) -> str:
     )
 
 
+#: Shown under the link when stdin is a terminal: the fix for a browser on another machine
+#: (spec user problems B.6/B.8) that needs no port forwarding and no device-code permission.
+PASTE_HINT = (
+    "Browser on another machine? After signing in there, paste the address the browser ends on"
+    " here and press Enter."
+)
+PASTE_NOT_A_CALLBACK = (
+    "That isn't the address the sign-in ended on (it looks like"
+    " http://localhost:PORT/auth/callback?code=...). Paste it again, or press Ctrl-C to stop."
+)
+
+
+def pasted_callback_target(text: str) -> str | None:
+    """``/auth/callback?...`` from what the person pasted (the whole address the browser ended
+    on, whatever its host and port), or None when it is not such an address."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text.strip())
+    if not parts.path.endswith("/auth/callback") or not parts.query:
+        return None
+    return f"/auth/callback?{parts.query}"
+
+
+def deliver_pasted_callback(port: int, target: str) -> None:
+    """Hand a pasted callback to this run's own loopback server, exactly as the browser would
+    have (the state check, the exchange and the pages are the server's), then follow its
+    redirect to ``/success`` so the run ends at once."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    host = f"localhost:{port}"
+    for _ in range(2):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        try:
+            conn.putrequest("GET", target, skip_host=True)
+            conn.putheader("Host", host)
+            conn.endheaders()
+            response = conn.getresponse()
+            response.read()
+            location = response.getheader("Location") or ""
+        finally:
+            conn.close()
+        if response.status != 302 or not location:
+            return
+        parts = urlsplit(location)
+        if parts.netloc != host or parts.path != "/success":
+            return  # a redirect elsewhere is the browser's to follow, not ours
+        target = f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def _read_pasted_callbacks(run: LoginRun, printer: ProgressPrinter) -> None:
+    """Background thread: each pasted line is a callback for this run, or gets a hint."""
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        target = pasted_callback_target(line)
+        if target is None:
+            printer.text(PASTE_NOT_A_CALLBACK)
+            continue
+        try:
+            deliver_pasted_callback(run.actual_port, target)
+        except OSError:
+            return  # the run is over and its server gone
+
+
 def link_block(auth_url: str, profile: Profile) -> str:
     from loginkit.linkfirst import link_text
 
@@ -319,8 +384,16 @@ def browser_login(
         _warn_if_exposed(run)
         printer.text(link_block(run.auth_url, profile))
 
+    def accept_pasted_callbacks() -> None:
+        if sys.stdin is None or not sys.stdin.isatty():
+            return
+        printer.text(PASTE_HINT)
+        threading.Thread(
+            target=_read_pasted_callbacks, args=(run, printer), name="loginkit-paste", daemon=True
+        ).start()
+
     try:
-        _drive(run, show_link, prelinked)
+        _drive(run, show_link, prelinked, after_link=accept_pasted_callbacks)
     except _Interrupted as exc:
         if not printer.already_shown(exc.error):
             printer.text(f"Error logging in: {exc.error}")
@@ -345,7 +418,10 @@ class _Interrupted(Exception):
 
 
 def _drive(
-    run: LoginRun, show_link: Callable[[], None], prelinked: Prelinked | None = None
+    run: LoginRun,
+    show_link: Callable[[], None],
+    prelinked: Prelinked | None = None,
+    after_link: Callable[[], None] | None = None,
 ) -> None:
     """Bind, show the link, serve, open the browser, wait. Ctrl-C at any point cancels cleanly.
 
@@ -359,6 +435,8 @@ def _drive(
         else:
             run.bind()
             show_link()
+        if after_link is not None:
+            after_link()
         run.start()
         if run.opts.open_browser:
             run.launch_browser()
