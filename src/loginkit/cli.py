@@ -174,13 +174,21 @@ class JsonPrinter:
         )
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
+    """``--codex-home`` and ``--store``. ``nested`` (``login status``): no defaults of its own,
+    so ``loginkit login --codex-home X status`` keeps X (argparse copies a subparser's defaults
+    over what the parent parsed)."""
+    default = argparse.SUPPRESS if nested else None
     parser.add_argument(
-        "--codex-home", type=Path, help="credentials directory (default: $CODEX_HOME or ~/.codex)"
+        "--codex-home",
+        type=Path,
+        default=default,
+        help="credentials directory (default: $CODEX_HOME or ~/.codex)",
     )
     parser.add_argument(
         "--store",
         choices=["file", "keyring", "auto", "ephemeral"],
+        default=default,
         help="credential store (default: cli_auth_credentials_store in config.toml, else file)",
     )
 
@@ -237,8 +245,13 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     login_sub = login.add_subparsers(dest="login_command", metavar="ACTION")
     status = login_sub.add_parser("status", help="show who is signed in")
-    _common(status)
-    status.add_argument("--json", action="store_true", help="print the status as JSON on stdout")
+    _common(status, nested=True)
+    status.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print the status as JSON on stdout",
+    )
     logout = sub.add_parser("logout", help="remove stored credentials from every store")
     _common(logout)
     token = sub.add_parser("token", help="print a valid access token (refreshing it if needed)")
@@ -252,9 +265,16 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _codex_home(arg: Path | None) -> Path:
+def _codex_home(arg: Path | None, *, create: bool) -> Path:
+    """``--codex-home`` (created, 0700, only by a sign-in: ``status``, ``token`` and ``logout``
+    must not turn a typo into a new empty home), else ``$CODEX_HOME`` or ``~/.codex``."""
     if arg is not None:
-        arg.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if arg.exists() and not arg.is_dir():
+            raise CodexHomeError(
+                f"--codex-home points to {str(arg)!r}, but that is not a directory"
+            )
+        if create:
+            arg.mkdir(parents=True, exist_ok=True, mode=0o700)
         return arg.resolve()
     from loginkit.home import find_codex_home
 
@@ -306,7 +326,8 @@ def load_context(args: argparse.Namespace) -> Context:
     from loginkit.config import load_config
     from loginkit.home import AuthCredentialsStoreMode
 
-    codex_home = _codex_home(args.codex_home)
+    signs_in = args.command == "login" and args.login_command != "status"
+    codex_home = _codex_home(args.codex_home, create=signs_in)
     config = load_config(codex_home)
     mode = AuthCredentialsStoreMode(args.store) if args.store else config.store_mode
     return Context(codex_home, config, mode)

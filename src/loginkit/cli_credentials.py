@@ -163,7 +163,12 @@ def run_token(args: argparse.Namespace) -> int:
     from loginkit.errors import LoginkitError
     from loginkit.logfile import install_login_log
 
-    log = install_login_log(ctx.codex_home / "log", warn=sys.stderr)
+    # A refresh is logged; a home that does not exist has nothing to refresh and stays absent.
+    log = (
+        install_login_log(ctx.codex_home / "log", warn=sys.stderr)
+        if ctx.codex_home.is_dir()
+        else None
+    )
     try:
         token = get_access_token(ctx.codex_home, ctx.store_mode, min_validity=args.min_validity)
     except NotLoggedInError:

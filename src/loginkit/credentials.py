@@ -8,6 +8,7 @@ call :func:`get_access_token` at once and the server sees one refresh.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -106,7 +107,9 @@ def logout(codex_home: Path | str | None = None, store: StoreArg = None) -> Logo
     del store
     home = Path(codex_home) if codex_home is not None else find_codex_home()
     result = LogoutResult(removed=False)
-    with auth_lock(home):
+    # A home that does not exist holds no file and gets no lock file; the keyring and this
+    # process's memory are still cleared.
+    with auth_lock(home) if home.is_dir() else contextlib.nullcontext():
         result.removed |= EphemeralStore(home).delete()
         try:
             result.removed |= FileStore(home).delete()

@@ -488,3 +488,34 @@ def test_device_login_ctrl_c(
     assert device_transcript(done, home, device_server) == snapshot(
         extension_class=TextSnapshot, name="device_login_interrupted"
     )
+
+
+# -- options before and after `status` ---------------------------------------------------------
+
+
+def test_options_given_before_status_are_kept(home: Path) -> None:
+    """argparse copies a subparser's defaults over the parent's values; `login status` has none
+    of its own, so `login --codex-home X --json status` reads X and prints JSON."""
+    assert (
+        run(home, "login", "--with-api-key", "--codex-home", str(home), stdin=KEY).returncode == 0
+    )
+    empty = home.parent / "elsewhere"
+    empty.mkdir()
+    before = run(empty, "login", "--codex-home", str(home), "--json", "status")
+    after = run(empty, "login", "status", "--codex-home", str(home), "--json")
+    assert before.returncode == after.returncode == 0, before.stderr
+    assert json.loads(before.stdout) == json.loads(after.stdout)
+    assert json.loads(before.stdout)["mode"] == "apikey"
+
+
+@pytest.mark.parametrize(
+    ("command", "code"), [(("login", "status"), 1), (("token",), 1), (("logout",), 0)]
+)
+def test_only_a_sign_in_creates_a_missing_codex_home(
+    home: Path, command: tuple[str, ...], code: int
+) -> None:
+    typo = home.parent / "typo-home"
+    done = run(home, *command, "--codex-home", str(typo))
+    assert done.returncode == code
+    assert "Not logged in" in done.stderr
+    assert not typo.exists(), "a typo must not become a new, empty home"
