@@ -56,6 +56,19 @@ def _keyring_errors() -> tuple[type[BaseException], ...]:
     return (errors.KeyringError, OSError)
 
 
+def _why(exc: BaseException) -> str:
+    """The backend's words, except for a locked keyring, whose Secret Service text ("Failed to
+    create the collection: Prompt dismissed.") says nothing a person can act on."""
+    from keyring.errors import KeyringLocked
+
+    # Secret Service reports a locked default collection as an InitError raised while handling
+    # secretstorage's PromptDismissedException (nobody there to type the password).
+    dismissed = type(exc.__context__).__name__ == "PromptDismissedException"
+    if isinstance(exc, KeyringLocked) or dismissed:
+        return "the keyring is locked (unlock it, then try again)"
+    return str(exc)
+
+
 class KeyringStore:
     """Credentials in the OS keyring only; writing them removes a leftover ``auth.json``."""
 
@@ -74,7 +87,9 @@ class KeyringStore:
         try:
             value = backend.get_password(SERVICE, self.account)
         except _keyring_errors() as exc:
-            raise CredentialStoreError(f"failed to load CLI auth from keyring: {exc}") from None
+            raise CredentialStoreError(
+                f"failed to load CLI auth from keyring: {_why(exc)}"
+            ) from None
         if value is None:
             return None
         try:
@@ -89,7 +104,9 @@ class KeyringStore:
         try:
             backend.set_password(SERVICE, self.account, auth.to_compact_json())
         except _keyring_errors() as exc:
-            raise CredentialStoreError(f"failed to write OAuth tokens to keyring: {exc}") from None
+            raise CredentialStoreError(
+                f"failed to write OAuth tokens to keyring: {_why(exc)}"
+            ) from None
         try:
             self._file.delete()
         except CredentialStoreError as exc:
@@ -111,7 +128,7 @@ class KeyringStore:
         except PasswordDeleteError:
             return False
         except _keyring_errors() as exc:
-            raise CredentialStoreError(f"failed to delete auth from keyring: {exc}") from None
+            raise CredentialStoreError(f"failed to delete auth from keyring: {_why(exc)}") from None
         return True
 
     def delete(self) -> bool:
