@@ -93,10 +93,18 @@ def verify_id_token(
     ]
     if not usable:
         raise IdTokenRejected("the provider publishes no signing keys")
-    try:
-        key_set = KeySet.import_key_set({"keys": usable})
-    except (JoseError, ValueError, TypeError):
-        raise IdTokenRejected("the provider's signing keys could not be read") from None
+    # One by one: a key this library cannot read (an unknown curve, a missing field) is skipped,
+    # so it cannot make a token signed by a good key fail. joserfc raises more than JoseError
+    # for malformed keys (KeyError for an unknown curve), hence the broad catch.
+    readable = []
+    for key in usable:
+        try:
+            readable.extend(KeySet.import_key_set({"keys": [key]}).keys)
+        except Exception:  # noqa: S112 - any failure means: not a key we can use
+            continue
+    if not readable:
+        raise IdTokenRejected("the provider's signing keys could not be read")
+    key_set = KeySet(readable)
 
     try:
         token = jwt.decode(id_token, key_set, algorithms=list(ALGORITHMS))
@@ -112,7 +120,7 @@ def verify_id_token(
         raise IdTokenRejected("signed with a key that the provider does not publish") from None
     except BadSignatureError:
         raise IdTokenRejected("the signature does not match the provider's signing keys") from None
-    except (JoseError, ValueError, TypeError):
+    except Exception:  # JoseError, ValueError, or a library bug: never trusted
         raise IdTokenRejected("the token could not be decoded") from None
 
     claims: dict[str, Any] = dict(token.claims)

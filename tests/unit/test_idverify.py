@@ -173,3 +173,20 @@ def test_padding_free_segments_are_what_is_signed() -> None:
     token = make_jwt(claims())
     assert "=" not in token
     assert base64.urlsafe_b64decode(token.split(".")[0] + "==")
+
+
+@pytest.mark.parametrize(
+    "odd_key",
+    [
+        {"kty": "OKP", "crv": "Foo", "x": "AAAA", "kid": "odd"},
+        {"kty": "EC", "x": "AAAA", "y": "AAAA", "kid": "odd"},
+        {"kty": "RSA", "n": "??", "e": "AQAB", "kid": "odd"},
+    ],
+    ids=["unknown-curve", "ec-without-curve", "bad-modulus"],
+)
+def test_a_key_this_library_cannot_read_is_skipped_not_fatal(odd_key: dict[str, Any]) -> None:
+    keys = {"keys": [odd_key, *public_jwks()["keys"]]}
+    assert verify(make_jwt(claims()), keys)["sub"] == "alice"
+    assert rejected(make_jwt(claims()), {"keys": [odd_key]}) == (
+        "the provider's signing keys could not be read"
+    )
