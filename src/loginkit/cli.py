@@ -52,18 +52,23 @@ PASTE_NOT_A_CALLBACK = (
 )
 
 
+_QUERY_SAFE = "=&%+-._~:/?@!$'()*,;"
+
+
 def pasted_callback_target(text: str) -> str | None:
     """``/auth/callback?...`` from what the person pasted (the whole address the browser ended
     on, whatever its host and port), or None when it is not such an address."""
-    from urllib.parse import urlsplit
+    from urllib.parse import quote, urlsplit
 
     parts = urlsplit(text.strip())
     if not parts.path.endswith("/auth/callback") or not parts.query:
         return None
-    return f"/auth/callback?{parts.query}"
+    # As a browser would send it: spaces and non-ASCII percent-encoded, the rest untouched.
+    query = quote(parts.query, safe=_QUERY_SAFE)
+    return f"/auth/callback?{query}"
 
 
-def deliver_pasted_callback(port: int, target: str) -> None:
+def deliver_pasted_callback(port: int, target: str, address: str = "127.0.0.1") -> None:
     """Hand a pasted callback to this run's own loopback server, exactly as the browser would
     have (the state check, the exchange and the pages are the server's), then follow its
     redirect to ``/success`` so the run ends at once."""
@@ -71,8 +76,9 @@ def deliver_pasted_callback(port: int, target: str) -> None:
     from urllib.parse import urlsplit
 
     host = f"localhost:{port}"
+    connect_to = "127.0.0.1" if address == "0.0.0.0" else address  # noqa: S104 (a comparison)
     for _ in range(2):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        conn = http.client.HTTPConnection(connect_to, port, timeout=300)
         try:
             conn.putrequest("GET", target, skip_host=True)
             conn.putheader("Host", host)
@@ -91,7 +97,10 @@ def deliver_pasted_callback(port: int, target: str) -> None:
 
 
 def _read_pasted_callbacks(run: LoginRun, printer: ProgressPrinter) -> None:
-    """Background thread: each pasted line is a callback for this run, or gets a hint."""
+    """Background thread: each pasted line is a callback for this run, or gets a hint. Nothing
+    a person pastes ends the thread: the run's own server judges every address."""
+    import http.client
+
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -100,9 +109,20 @@ def _read_pasted_callbacks(run: LoginRun, printer: ProgressPrinter) -> None:
             printer.text(PASTE_NOT_A_CALLBACK)
             continue
         try:
-            deliver_pasted_callback(run.actual_port, target)
-        except OSError:
-            return  # the run is over and its server gone
+            deliver_pasted_callback(run.actual_port, target, run.opts.bind_address)
+        except (OSError, ValueError, http.client.HTTPException):
+            printer.text(PASTE_NOT_A_CALLBACK)
+
+
+def _in_the_foreground() -> bool:
+    """stdin is this process's terminal and we are its foreground job: reading it from the
+    background (``loginkit login &``) would stop the whole process with SIGTTIN."""
+    import os
+
+    try:
+        return sys.stdin is not None and os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
+    except (OSError, ValueError):
+        return False
 
 
 def link_block(auth_url: str, profile: Profile) -> str:
@@ -344,6 +364,14 @@ def context_or_exit(args: argparse.Namespace) -> Context | int:
 
 
 def run_login(args: argparse.Namespace, prelinked: Prelinked | None = None) -> int:
+    try:
+        return _run_login(args, prelinked)
+    finally:
+        if prelinked is not None:
+            prelinked.close()  # a no-op once the run has closed them; else nothing leaks
+
+
+def _run_login(args: argparse.Namespace, prelinked: Prelinked | None) -> int:
     from loginkit.flow import ServerOptions
     from loginkit.logfile import install_login_log, log_event
 
@@ -406,7 +434,7 @@ def browser_login(
         printer.text(link_block(run.auth_url, profile))
 
     def accept_pasted_callbacks() -> None:
-        if sys.stdin is None or not sys.stdin.isatty():
+        if sys.stdin is None or not sys.stdin.isatty() or not _in_the_foreground():
             return
         printer.text(PASTE_HINT)
         threading.Thread(

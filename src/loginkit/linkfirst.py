@@ -154,22 +154,45 @@ def _checked(found: dict[str, str]) -> dict[str, str] | None:
 
 
 def _home(found: dict[str, str]) -> str | None:
-    """The existing home directory the full CLI would use, else None (it creates or reports)."""
+    """The existing home directory the full CLI would use, else None (it creates or reports;
+    a ``~`` it expands the way pathlib does is left to it too)."""
     home = found.get("codex-home") or os.environ.get("CODEX_HOME") or ""
     if not home:
         home = os.path.join(os.path.expanduser("~"), ".codex")
+    elif "~" in home:
+        return None
     return home if os.path.isdir(home) else None
+
+
+def _log_opens(home: str) -> bool:
+    """The login log can be opened as it is, so the full CLI will print no warning (which it
+    prints before the link)."""
+    log_dir = os.path.join(home, "log")
+    log_file = os.path.join(log_dir, "codex-login.log")
+    if not os.path.lexists(log_dir):
+        return os.access(home, os.W_OK | os.X_OK)
+    if not os.path.isdir(log_dir) or not os.access(log_dir, os.W_OK | os.X_OK):
+        return False
+    if not os.path.lexists(log_file):
+        return True
+    return (
+        os.path.isfile(log_file) and not os.path.islink(log_file) and os.access(log_file, os.W_OK)
+    )
 
 
 def _config_allows(home: str) -> bool:
     """No config.toml, or one that neither restricts this sign-in nor is invalid."""
     path = os.path.join(home, "config.toml")
-    if not os.path.exists(path):
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
         return True
+    except OSError:
+        return False  # unreadable: the full CLI reports it
     import tomllib
 
     try:
-        with open(path, "rb") as handle:
+        with handle:
             data = tomllib.load(handle)
     except (OSError, ValueError):
         return False
@@ -215,7 +238,7 @@ def fast_login(argv: list[str]) -> int | None:
     found = _options(argv)
     checked = _checked(found) if found is not None else None
     home = _home(checked) if checked is not None else None
-    if checked is None or home is None or not _config_allows(home):
+    if checked is None or home is None or not _config_allows(home) or not _log_opens(home):
         return None
     ready = prelink(int(checked["port"]), checked["issuer"])
     if ready is None:
@@ -224,8 +247,6 @@ def fast_login(argv: list[str]) -> int | None:
         sys.stderr.write(link_text(ready.auth_url, codex.DEVICE_LOGIN_COMMAND) + "\n")
         sys.stderr.flush()
         from loginkit.cli import main as full_main
-
-        return full_main(argv, prelinked=ready)
     except KeyboardInterrupt:
         # Ctrl-C while the rest of loginkit was still loading (once the run is going, the CLI
         # handles it): nothing to undo but the port; the same block as the full CLI's.
@@ -239,3 +260,5 @@ def fast_login(argv: list[str]) -> int | None:
         )
         sys.stderr.write(str(interrupted) + "\n")
         return 130
+    # From here on the CLI handles Ctrl-C itself, exactly as without the link-first start.
+    return full_main(argv, prelinked=ready)

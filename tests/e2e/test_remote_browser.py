@@ -49,7 +49,7 @@ def test_pasting_the_address_a_remote_browser_ended_on_signs_in(
         cli.paste(callback)
         cli.proc.wait(timeout=60)
         assert cli.proc.stderr is not None
-        err = cli.head + cli.proc.stderr.read()
+        err = cli.head + cli.rest()
     assert cli.proc.returncode == 0, err
     assert err.endswith("Signed in. You're good to go.\n")
     auth = json.loads((home / "auth.json").read_text())

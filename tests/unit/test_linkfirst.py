@@ -11,9 +11,10 @@ import pytest
 from support.cli_runner import env_for
 
 from loginkit.flow import LoginRun, ServerOptions, build_authorize_url
-from loginkit.linkfirst import _checked, _config_allows, _options, prelink
+from loginkit.linkfirst import _checked, _config_allows, _home, _log_opens, _options, prelink
 from loginkit.profiles import OPENAI
 
+QUICK = ["--port", "0", "--no-browser", "--timeout", "1"]
 #: Imported only after the link is on screen.
 HEAVY = ("dataclasses", "typing", "argparse", "logging", "pathlib", "asyncio", "h11", "httpx2")
 
@@ -174,3 +175,48 @@ def test_forced_api_login_is_refused_before_any_link(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert done.stderr == "ChatGPT login is disabled. Use API key login instead.\n"
+
+
+def test_a_home_with_a_tilde_is_left_to_the_full_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CODEX_HOME", "~/somewhere")
+    assert _home({}) is None
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path))
+    assert _home({}) == str(tmp_path)
+
+
+def test_an_unreadable_config_toml_is_left_to_the_full_cli(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").mkdir()  # reading it fails; the full CLI says how
+    assert _config_allows(str(tmp_path)) is False
+
+
+def test_a_login_log_that_would_warn_is_left_to_the_full_cli(tmp_path: Path) -> None:
+    home = str(tmp_path)
+    assert _log_opens(home), "no log yet: it will be created"
+    (tmp_path / "log").mkdir()
+    assert _log_opens(home)
+    (tmp_path / "log" / "codex-login.log").symlink_to("/dev/full")
+    assert not _log_opens(home), "a write would fail and warn"
+    (tmp_path / "log" / "codex-login.log").unlink()
+    (tmp_path / "log" / "codex-login.log").mkdir()
+    assert not _log_opens(home)
+    (tmp_path / "log" / "codex-login.log").rmdir()
+    (tmp_path / "log").rmdir()
+    (tmp_path / "log").write_text("a file where the log directory goes")
+    assert not _log_opens(home)
+
+
+def test_a_login_log_warning_still_comes_before_the_link(tmp_path: Path) -> None:
+    (tmp_path / "log").write_text("a file where the log directory goes")
+    done = subprocess.run(
+        [sys.executable, "-m", "loginkit", "login", "--codex-home", str(tmp_path), *QUICK],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path),
+        timeout=30,
+        check=False,
+    )
+    assert done.stderr.startswith("Warning: failed to create login log directory"), done.stderr
+    assert "If a browser window didn't open" in done.stderr

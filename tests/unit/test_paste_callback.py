@@ -6,10 +6,13 @@ written to the terminal's master side.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
+import select
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +27,7 @@ from syrupy.assertion import SnapshotAssertion
 from loginkit.cli import pasted_callback_target
 
 from .fake_issuer import FakeIssuer
+from .helpers import http_get
 from .snapshot_ext import TextSnapshot
 from .test_cli import normalise
 
@@ -54,32 +58,66 @@ class TtyCli:
         os.write(self.master, text.encode() + b"\n")
 
     def read_until(self, marker: str, timeout: float = 20) -> str:
+        """stderr until ``marker`` (or the deadline: a missing line fails the test, never hangs
+        it)."""
         assert self.proc.stderr is not None
-        seen = ""
+        fd = self.proc.stderr.fileno()
+        seen = b""
         deadline = time.monotonic() + timeout
-        while marker not in seen and time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
+        while marker.encode() not in seen:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
                 break
-            seen += line
-        return seen
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            seen += chunk
+        return seen.decode()
+
+    def rest(self) -> str:
+        """Everything stderr still has, once the process has ended."""
+        assert self.proc.stderr is not None
+        chunks = []
+        while chunk := os.read(self.proc.stderr.fileno(), 65536):
+            chunks.append(chunk)
+        return b"".join(chunks).decode()
+
+
+def _take_the_terminal() -> None:
+    # In the child, after setsid(): stdin (the pty) becomes its controlling terminal, and its
+    # process group the terminal's foreground job, as for a command typed at a shell prompt.
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 @contextmanager
-def tty_login(home: Path, issuer: str) -> Iterator[TtyCli]:
+def tty_login(
+    home: Path, issuer: str, *extra: str, foreground: bool = True, until: str = "press Enter."
+) -> Iterator[TtyCli]:
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [*LOGIN, "--codex-home", str(home), "--issuer", issuer, "--port", "0", "--no-browser"],
+        [
+            *LOGIN,
+            "--codex-home",
+            str(home),
+            "--issuer",
+            issuer,
+            "--port",
+            "0",
+            "--no-browser",
+            *extra,
+        ],
         stdin=slave,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env_for(home),
+        start_new_session=True,
+        preexec_fn=_take_the_terminal if foreground else None,  # noqa: PLW1509
     )
     os.close(slave)
     cli = TtyCli(proc, master, "")
     try:
-        cli.head = cli.read_until("press Enter.")
+        cli.head = cli.read_until(until)
         yield cli
     finally:
         if proc.poll() is None:
@@ -100,8 +138,7 @@ def test_pasting_the_address_the_browser_ended_on_signs_in(
         # The browser ran where nothing listens on the port: the address is all there is.
         cli.paste(f"  http://localhost:{cli.port}/auth/callback?code=c0de&state={cli.state}  ")
         cli.proc.wait(timeout=30)
-        assert cli.proc.stderr is not None
-        err = cli.head + cli.proc.stderr.read()
+        err = cli.head + cli.rest()
     assert cli.proc.returncode == 0, err
     assert normalise(err, cli.port) == snapshot(extension_class=TextSnapshot, name="cli_pasted")
     assert fake_issuer.requests[0]["code"] == "c0de"
@@ -120,6 +157,45 @@ def test_a_pasted_address_from_another_attempt_is_refused_and_the_run_goes_on(
         cli.proc.wait(timeout=30)
     assert cli.proc.returncode == 0
     assert [r["code"] for r in fake_issuer.requests if "code" in r] == ["new"]
+
+
+def test_a_pasted_address_with_spaces_or_non_ascii_is_sent_encoded(
+    home: Path, fake_issuer: FakeIssuer
+) -> None:
+    with tty_login(home, fake_issuer.issuer) as cli:
+        cli.paste(f"http://localhost:{cli.port}/auth/callback?code=a b-café&state={cli.state}")
+        cli.proc.wait(timeout=30)
+        err = cli.head + cli.rest()
+    assert cli.proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert fake_issuer.requests[0]["code"] == "a b-café"
+
+
+def test_a_pasted_address_reaches_a_server_bound_to_another_address(
+    home: Path, fake_issuer: FakeIssuer
+) -> None:
+    with tty_login(home, fake_issuer.issuer, "--bind", "127.0.0.2") as cli:
+        cli.paste(f"http://localhost:{cli.port}/auth/callback?code=c&state={cli.state}")
+        cli.proc.wait(timeout=30)
+        err = cli.head + cli.rest()
+    assert cli.proc.returncode == 0, err
+
+
+def test_a_background_job_neither_reads_the_terminal_nor_stops(
+    home: Path, fake_issuer: FakeIssuer
+) -> None:
+    """`loginkit login &`: reading the terminal from the background would stop the process
+    (SIGTTIN) and with it the callback server; a job that is not the terminal's foreground one
+    never reads it and says nothing about pasting."""
+    with tty_login(
+        home, fake_issuer.issuer, foreground=False, until="On a remote or headless machine?"
+    ) as cli:
+        assert http_get(cli.port, f"/auth/callback?code=c&state={cli.state}").status == 302
+        http_get(cli.port, "/success")
+        cli.proc.wait(timeout=30)
+        err = cli.head + cli.rest()
+    assert cli.proc.returncode == 0, err
+    assert "paste" not in err
 
 
 def test_no_hint_and_no_reading_when_stdin_is_not_a_terminal(
