@@ -75,10 +75,11 @@ def deliver_pasted_callback(port: int, target: str, address: str = "127.0.0.1") 
     import http.client
     from urllib.parse import urlsplit
 
+    from loginkit.linkfirst import reach
+
     host = f"localhost:{port}"
-    connect_to = "127.0.0.1" if address == "0.0.0.0" else address  # noqa: S104 (a comparison)
     for _ in range(2):
-        conn = http.client.HTTPConnection(connect_to, port, timeout=300)
+        conn = http.client.HTTPConnection(reach(address), port, timeout=300)
         try:
             conn.putrequest("GET", target, skip_host=True)
             conn.putheader("Host", host)

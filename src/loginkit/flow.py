@@ -26,7 +26,7 @@ from urllib.parse import quote
 from loginkit.errors import ErrorKind, LoginError
 from loginkit.home import AuthCredentialsStoreMode
 from loginkit.limits import ServerLimits, Timeouts
-from loginkit.linkfirst import Prelinked, authorize_url, listen
+from loginkit.linkfirst import LOOPBACK, Prelinked, authorize_url, listen, reach
 from loginkit.logfile import log_event
 from loginkit.pkce import PkceCodes, generate_pkce, generate_state
 from loginkit.profiles import (
@@ -67,8 +67,6 @@ BIND_RETRY_DELAY = 0.2
 CANCEL_TIMEOUT = 2.0
 READY_TIMEOUT = 2.0
 DEFAULT_LOGIN_TIMEOUT = 600.0
-#: Where the callback server listens by default (RFC 8252: loopback only).
-LOOPBACK = "127.0.0.1"
 #: A Location header longer than this is refused by common proxies and some browsers.
 MAX_REDIRECT_LENGTH = 16 * 1024
 
@@ -181,8 +179,7 @@ def send_cancel_request(
 ) -> None:
     """Ask whatever login server holds ``address:port`` to stand down (``GET /cancel``); a
     server on the wildcard address is reached through the loopback."""
-    target = LOOPBACK if address == "0.0.0.0" else address  # noqa: S104 (a comparison)
-    with socket.create_connection((target, port), timeout=timeout) as sock:
+    with socket.create_connection((reach(address), port), timeout=timeout) as sock:
         sock.settimeout(timeout)
         sock.sendall(
             f"GET /cancel HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()

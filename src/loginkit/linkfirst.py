@@ -25,6 +25,14 @@ from loginkit import codex_constants as codex
 from loginkit.pkce import PkceCodes, generate_pkce, generate_state
 
 STORE_MODES = ("file", "keyring", "auto", "ephemeral")
+#: Where the callback server listens by default (RFC 8252: loopback only).
+LOOPBACK = "127.0.0.1"
+
+
+def reach(address: str) -> str:
+    """Where to connect to a callback server bound to ``address``: a server on the wildcard
+    address is reached through the loopback."""
+    return LOOPBACK if address == "0.0.0.0" else address  # noqa: S104 (a comparison)
 
 
 def listen(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
@@ -207,7 +215,7 @@ def prelink(port: int, issuer: str) -> Prelinked | None:
     """Bind 127.0.0.1 (and [::1]) once and build the openai profile's link; None when the port
     is not free at the first try (the full flow then retries and takes a stale server over)."""
     try:
-        v4 = listen(socket.AF_INET, "127.0.0.1", port)
+        v4 = listen(socket.AF_INET, LOOPBACK, port)
     except OSError:
         return None
     sockets = [v4]
