@@ -17,14 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
-from support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    check_browser_installed,
-    complete_login,
-    open_url,
-)
+from playwright.sync_api import Browser
+from support.browser import complete_login, launch_browser, open_url
 from support.provider import Provider
 
 from loginkit import LoginPhase
@@ -44,17 +38,8 @@ def ipv6_loopback_available() -> bool:
 @pytest.fixture(scope="module")
 def ipv6_browser() -> Iterator[Browser]:
     """Chromium that resolves ``localhost`` to ``::1`` and nothing else."""
-    check_browser_installed()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP localhost [::1]"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_browser("--host-resolver-rules=MAP localhost [::1]") as browser:
+        yield browser
 
 
 def test_the_server_listens_on_ipv6_loopback_with_the_same_port(home: Path, issuer: Issuer) -> None:

@@ -61,12 +61,13 @@ def check_browser_installed() -> None:
 
 
 @contextmanager
-def launch_browser() -> Iterator[Browser]:
-    """One headless Chromium for as long as the block runs (each login gets its own context)."""
+def launch_browser(*extra_args: str) -> Iterator[Browser]:
+    """One headless Chromium for as long as the block runs (each login gets its own context);
+    ``extra_args`` are more Chromium switches, e.g. ``--host-resolver-rules=...``."""
     check_browser_installed()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args]
         )
         try:
             yield browser
