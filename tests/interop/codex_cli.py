@@ -160,19 +160,26 @@ def codex_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_codex(
-    codex: Path, home: Path, *args: str, stdin: str | None = None, timeout: float = 60
+def _run(
+    command: list[str], env: dict[str, str], stdin: str | None, timeout: float
 ) -> subprocess.CompletedProcess[str]:
+    """A command to completion: ``stdin`` as its input (else none), text output captured."""
     return subprocess.run(
-        [str(codex), *args],
+        command,
         input=stdin,
         stdin=None if stdin is not None else subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=codex_env(home),
+        env=env,
         check=False,
     )
+
+
+def run_codex(
+    codex: Path, home: Path, *args: str, stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return _run([str(codex), *args], codex_env(home), stdin, timeout)
 
 
 def output_lines(text: str) -> list[str]:
@@ -311,15 +318,6 @@ def require_codex_port() -> None:
         )
 
 
-def ipv6_loopback_available() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
 def loginkit_command(home: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "loginkit", *args, "--codex-home", str(home)]
 
@@ -328,16 +326,7 @@ def run_loginkit(
     home: Path, *args: str, stdin: str | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """Run a loginkit command (`login status`, `token`, ...) as a process on ``home``."""
-    return subprocess.run(
-        loginkit_command(home, *args),
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env_for(home),
-        check=False,
-    )
+    return _run(loginkit_command(home, *args), env_for(home), stdin, timeout)
 
 
 def codex_mask(key: str) -> str:

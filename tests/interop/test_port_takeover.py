@@ -20,12 +20,12 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Browser
 from support.browser import complete_login
 from support.cli_runner import cli
+from support.net import ipv6_loopback_available
 from support.provider import Provider
 
 from .codex_cli import (
     CODEX_PORT,
     codex_login,
-    ipv6_loopback_available,
     output_lines,
     port_is_free,
     require_codex_port,

@@ -19,20 +19,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 from support.browser import complete_login, launch_browser, open_url
+from support.net import ipv6_loopback_available
 from support.provider import Provider
 
 from loginkit import LoginPhase
 
 from .harness import Issuer, cli_command, exchange, spawn_cli, start
-
-
-def ipv6_loopback_available() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
 
 
 @pytest.fixture(scope="module")
