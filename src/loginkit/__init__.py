@@ -17,48 +17,48 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "ServerOptions": "loginkit.flow",
-    "LoginServer": "loginkit.flow",
-    "ShutdownHandle": "loginkit.flow",
-    "run_login_server": "loginkit.flow",
-    "run_login_server_with_progress": "loginkit.flow",
-    "start_login_server": "loginkit.flow",
-    "LoginPhase": "loginkit.progress",
-    "LoginFailurePhase": "loginkit.progress",
-    "LoginFailureCategory": "loginkit.progress",
-    "ProgressSink": "loginkit.progress",
-    "LoginkitError": "loginkit.errors",
-    "LoginError": "loginkit.errors",
-    "ErrorKind": "loginkit.errors",
-    "CredentialStoreError": "loginkit.errors",
-    "AuthCredentialsStoreMode": "loginkit.home",
-    "AuthDotJson": "loginkit.storage",
-    "find_codex_home": "loginkit.home",
-    "Profile": "loginkit.profiles",
-    "OPENAI": "loginkit.profiles",
-    "Timeouts": "loginkit.limits",
-    "ServerLimits": "loginkit.limits",
-    "install_login_log": "loginkit.logfile",
-    "TokenExchangeError": "loginkit.token_errors",
-    "get_access_token": "loginkit.credentials",
-    "aget_access_token": "loginkit.credentials",
-    "login_status": "loginkit.credentials",
-    "alogin_status": "loginkit.credentials",
-    "login_with_api_key": "loginkit.credentials",
-    "alogin_with_api_key": "loginkit.credentials",
-    "logout": "loginkit.credentials",
-    "alogout": "loginkit.credentials",
-    "load_auth": "loginkit.credentials",
-    "NotLoggedInError": "loginkit.credentials",
-    "LoginStatus": "loginkit.credentials",
-    "RefreshError": "loginkit.refresh",
-    "DeviceLoginOptions": "loginkit.device_code",
-    "DeviceCode": "loginkit.device_code",
-    "DeviceLoginError": "loginkit.device_code",
-    "request_device_code": "loginkit.device_code",
-    "complete_device_code_login": "loginkit.device_code",
-    "run_device_code_login": "loginkit.device_code",
-    "arun_device_code_login": "loginkit.device_code",
+    "ServerOptions": "loginkit.signin._browser",
+    "LoginServer": "loginkit.signin._browser",
+    "ShutdownHandle": "loginkit.signin._browser",
+    "run_login_server": "loginkit.signin._browser",
+    "run_login_server_with_progress": "loginkit.signin._browser",
+    "start_login_server": "loginkit.signin._browser",
+    "LoginPhase": "loginkit.core._phases",
+    "LoginFailurePhase": "loginkit.core._phases",
+    "LoginFailureCategory": "loginkit.core._phases",
+    "ProgressSink": "loginkit.core._phases",
+    "LoginkitError": "loginkit.core._exceptions",
+    "LoginError": "loginkit.core._exceptions",
+    "ErrorKind": "loginkit.core._exceptions",
+    "CredentialStoreError": "loginkit.core._exceptions",
+    "AuthCredentialsStoreMode": "loginkit.store._home",
+    "AuthDotJson": "loginkit.store._authfile",
+    "find_codex_home": "loginkit.store._home",
+    "Profile": "loginkit.core._profiles",
+    "OPENAI": "loginkit.core._profiles",
+    "Timeouts": "loginkit.core._limits",
+    "ServerLimits": "loginkit.core._limits",
+    "install_login_log": "loginkit.core._log",
+    "TokenExchangeError": "loginkit.oauth._errors",
+    "get_access_token": "loginkit.store._credentials",
+    "aget_access_token": "loginkit.store._credentials",
+    "login_status": "loginkit.store._credentials",
+    "alogin_status": "loginkit.store._credentials",
+    "login_with_api_key": "loginkit.store._credentials",
+    "alogin_with_api_key": "loginkit.store._credentials",
+    "logout": "loginkit.store._credentials",
+    "alogout": "loginkit.store._credentials",
+    "load_auth": "loginkit.store._credentials",
+    "NotLoggedInError": "loginkit.store._credentials",
+    "LoginStatus": "loginkit.store._credentials",
+    "RefreshError": "loginkit.store._refresh",
+    "DeviceLoginOptions": "loginkit.signin._device",
+    "DeviceCode": "loginkit.signin._device",
+    "DeviceLoginError": "loginkit.signin._device",
+    "request_device_code": "loginkit.signin._device",
+    "complete_device_code_login": "loginkit.signin._device",
+    "run_device_code_login": "loginkit.signin._device",
+    "arun_device_code_login": "loginkit.signin._device",
 }
 
 __all__ = [
@@ -121,7 +121,36 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from loginkit.credentials import (
+    from loginkit.core._exceptions import CredentialStoreError, ErrorKind, LoginError, LoginkitError
+    from loginkit.core._limits import ServerLimits, Timeouts
+    from loginkit.core._log import install_login_log
+    from loginkit.core._phases import (
+        LoginFailureCategory,
+        LoginFailurePhase,
+        LoginPhase,
+        ProgressSink,
+    )
+    from loginkit.core._profiles import OPENAI, Profile
+    from loginkit.oauth._errors import TokenExchangeError
+    from loginkit.signin._browser import (
+        LoginServer,
+        ServerOptions,
+        ShutdownHandle,
+        run_login_server,
+        run_login_server_with_progress,
+        start_login_server,
+    )
+    from loginkit.signin._device import (
+        DeviceCode,
+        DeviceLoginError,
+        DeviceLoginOptions,
+        arun_device_code_login,
+        complete_device_code_login,
+        request_device_code,
+        run_device_code_login,
+    )
+    from loginkit.store._authfile import AuthDotJson
+    from loginkit.store._credentials import (
         LoginStatus,
         NotLoggedInError,
         aget_access_token,
@@ -134,29 +163,5 @@ if TYPE_CHECKING:
         login_with_api_key,
         logout,
     )
-    from loginkit.device_code import (
-        DeviceCode,
-        DeviceLoginError,
-        DeviceLoginOptions,
-        arun_device_code_login,
-        complete_device_code_login,
-        request_device_code,
-        run_device_code_login,
-    )
-    from loginkit.errors import CredentialStoreError, ErrorKind, LoginError, LoginkitError
-    from loginkit.flow import (
-        LoginServer,
-        ServerOptions,
-        ShutdownHandle,
-        run_login_server,
-        run_login_server_with_progress,
-        start_login_server,
-    )
-    from loginkit.home import AuthCredentialsStoreMode, find_codex_home
-    from loginkit.limits import ServerLimits, Timeouts
-    from loginkit.logfile import install_login_log
-    from loginkit.profiles import OPENAI, Profile
-    from loginkit.progress import LoginFailureCategory, LoginFailurePhase, LoginPhase, ProgressSink
-    from loginkit.refresh import RefreshError
-    from loginkit.storage import AuthDotJson
-    from loginkit.token_errors import TokenExchangeError
+    from loginkit.store._home import AuthCredentialsStoreMode, find_codex_home
+    from loginkit.store._refresh import RefreshError

@@ -1,5 +1,5 @@
 """``python -m loginkit``."""
 
-from loginkit.entry import main
+from loginkit.cli import main
 
 raise SystemExit(main())

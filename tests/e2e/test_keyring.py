@@ -13,7 +13,7 @@ import pytest
 from support.cli_runner import env_for
 from support.secret_service import run_in_secret_service
 
-from loginkit.keyring_store import keyring_account
+from loginkit.store._keyring import keyring_account
 
 KEY = "sk-proj-1234567890ABCDE"
 
@@ -26,7 +26,7 @@ def cli(*args, stdin=None):
     done = subprocess.run([sys.executable, "-m", "loginkit", *args, "--codex-home", home],
                           input=stdin, capture_output=True, text=True)
     return {"code": done.returncode, "out": done.stdout, "err": done.stderr}
-from loginkit.keyring_store import keyring_account
+from loginkit.store._keyring import keyring_account
 from pathlib import Path
 account = keyring_account(Path(home))
 def read():

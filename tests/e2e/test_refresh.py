@@ -21,7 +21,7 @@ from support.browser import complete_login
 from support.cli_runner import cli, env_for
 from support.provider import Provider, start_provider
 
-from loginkit.refresh import OTHER
+from loginkit.store._refresh import OTHER
 
 
 def b64url(data: bytes) -> str:
@@ -145,7 +145,7 @@ def test_transient_failure_is_retried_next_time(
 
 
 def test_library_get_access_token(refresh_provider: Provider, signed_in: Path) -> None:
-    from loginkit.credentials import get_access_token, login_status
+    from loginkit.store._credentials import get_access_token, login_status
 
     expire_access_token(signed_in)
     token = get_access_token(signed_in)

@@ -1,6 +1,6 @@
 """Die by SIGKILL at a chosen point of a credentials write (run in a child process only).
 
-``install(point)`` wraps the few OS calls ``loginkit.storage.write_atomic`` makes so that the
+``install(point)`` wraps the few OS calls ``loginkit.store._authfile.write_atomic`` makes so that the
 process kills itself (``os.kill(getpid(), SIGKILL)``: no cleanup, no ``finally``, no flush) at:
 
 - ``temp_created``: right after the temporary file exists, empty;
@@ -101,7 +101,7 @@ def install(point: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    from loginkit.storage import write_atomic
+    from loginkit.store._authfile import write_atomic
 
     if argv[0] == "loop":
         target, contents = Path(argv[1]), [Path(argv[2]).read_bytes(), Path(argv[3]).read_bytes()]

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from loginkit.storage import AuthDotJson, FileStore, TokenData, write_atomic
+from loginkit.store._authfile import AuthDotJson, FileStore, TokenData, write_atomic
 
 from .crash_child import POINTS
 
@@ -170,7 +170,7 @@ def test_the_order_of_operations_survives_power_loss(
 
 HOOK = (
     "import sys, crash_child; crash_child.install(sys.argv.pop(1));"
-    " from loginkit.cli import main; sys.exit(main(sys.argv[1:]))"
+    " from loginkit.cli._main import main; sys.exit(main(sys.argv[1:]))"
 )
 
 

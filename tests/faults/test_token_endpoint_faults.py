@@ -22,8 +22,8 @@ from support.fault_proxy import FaultProxy, fault_proxy
 from support.provider import Provider
 
 from loginkit import LoginFailureCategory, LoginFailurePhase
-from loginkit.limits import Timeouts
-from loginkit.profiles import OPENAI
+from loginkit.core._limits import Timeouts
+from loginkit.core._profiles import OPENAI
 
 from security.harness import cli_command, spawn_cli, start  # isort: skip
 

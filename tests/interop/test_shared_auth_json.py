@@ -23,7 +23,7 @@ from support.cli_runner import cli
 from support.net import free_port
 from support.provider import Provider
 
-from loginkit.credentials import get_access_token, login_status
+from loginkit.store._credentials import get_access_token, login_status
 
 from .codex_cli import codex_env, codex_mask, output_lines, run_codex, run_loginkit, stop
 

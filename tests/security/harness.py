@@ -25,8 +25,8 @@ from unit.fake_issuer import OPENAI_CLIENT_ID, FakeIssuer, make_jwt, running_fak
 
 from loginkit import LoginError, LoginPhase, LoginServer, ServerOptions
 from loginkit import run_login_server_with_progress as _start
-from loginkit.limits import Timeouts
-from loginkit.progress import Failed
+from loginkit.core._limits import Timeouts
+from loginkit.core._phases import Failed
 
 
 def random_token(prefix: str = "") -> str:

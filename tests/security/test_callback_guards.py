@@ -203,7 +203,7 @@ def test_state_is_compared_in_constant_time(
         calls.append((a, b))
         return real(a, b)
 
-    # loginkit.callback calls hmac.compare_digest through the module: patch it there.
+    # loginkit.loopback._callback calls hmac.compare_digest through the module: patch it there.
     monkeypatch.setattr(hmac, "compare_digest", spy)
     run = start(home, issuer.url)
     state = run.state

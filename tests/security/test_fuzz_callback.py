@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loginkit import LoginFailureCategory, LoginPhase
-from loginkit.callback import (
+from loginkit.loopback._callback import (
     CallbackContext,
     Exchange,
     Finish,

@@ -27,14 +27,14 @@ from typing import Any
 
 import pytest
 
-import loginkit.flow as flow
+import loginkit.signin._browser as flow
 from loginkit import LoginError, LoginFailureCategory, LoginPhase, ServerOptions
 from loginkit import run_login_server_with_progress as start_library_run
-from loginkit.cli import browser_login
-from loginkit.limits import Timeouts
-from loginkit.logfile import install_login_log
-from loginkit.pkce import PkceCodes
-from loginkit.profiles import profile_for
+from loginkit.cli._main import browser_login
+from loginkit.core._limits import Timeouts
+from loginkit.core._log import install_login_log
+from loginkit.core._profiles import profile_for
+from loginkit.oauth._pkce import PkceCodes
 
 from .harness import Issuer, exchange, random_jwt, random_token
 
@@ -316,8 +316,8 @@ class Recorder:
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
     rec = Recorder()
-    from loginkit.pkce import generate_pkce as real_pkce
-    from loginkit.pkce import generate_state as real_state
+    from loginkit.oauth._pkce import generate_pkce as real_pkce
+    from loginkit.oauth._pkce import generate_state as real_state
 
     real_init, real_emit = flow.LoginRun.__init__, flow.LoginRun.emit
 
@@ -338,8 +338,8 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
         rec.events.append(phase)
         real_emit(self, phase)
 
-    monkeypatch.setattr("loginkit.flow.generate_state", state)
-    monkeypatch.setattr("loginkit.flow.generate_pkce", pkce)
+    monkeypatch.setattr("loginkit.signin._browser.generate_state", state)
+    monkeypatch.setattr("loginkit.signin._browser.generate_pkce", pkce)
     monkeypatch.setattr(flow.LoginRun, "__init__", init)
     monkeypatch.setattr(flow.LoginRun, "emit", emit)
     # A held port is given up after two quick attempts instead of ten (the path is the same).

@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from loginkit.limits import ServerLimits
+from loginkit.core._limits import ServerLimits
 
 from .harness import Issuer, Raw, exchange, start
 

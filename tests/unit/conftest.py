@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from loginkit.logfile import LoginLog, install_login_log
+from loginkit.core._log import LoginLog, install_login_log
 
 from .fake_issuer import FakeIssuer, running_fake_issuer
 

@@ -190,12 +190,12 @@ def test_link_is_out_before_heavy_modules_load(tmp_path: Path) -> None:
     """The design's start-up rule: bind, PKCE, state and the URL need only light stdlib modules."""
     code = (
         "import sys\n"
-        "from loginkit.cli import main\n"
-        "from loginkit.flow import LoginRun, ServerOptions\n"
+        "from loginkit.cli._main import main\n"
+        "from loginkit.signin._browser import LoginRun, ServerOptions\n"
         f"run = LoginRun(ServerOptions(codex_home={str(tmp_path)!r}, port=0, open_browser=False))\n"
         "run.bind()\n"
         "assert run.auth_url.startswith('https://auth.openai.com/oauth/authorize?')\n"
-        "heavy = ['asyncio', 'h11', 'httpx2', 'httpcore2', 'ssl', 'keyring', 'joserfc', 'cryptography', 'loginkit.idverify', 'webbrowser', 'loginkit.server', 'loginkit.token_client']\n"
+        "heavy = ['asyncio', 'h11', 'httpx2', 'httpcore2', 'ssl', 'keyring', 'joserfc', 'cryptography', 'loginkit.oauth._idverify', 'webbrowser', 'loginkit.loopback._server', 'loginkit.oauth._token']\n"
         "print(','.join(m for m in heavy if m in sys.modules))\n"
     )
     done = subprocess.run(

@@ -16,10 +16,9 @@ import pytest
 from support.cli_runner import env_for
 from syrupy.assertion import SnapshotAssertion
 
-from loginkit.cli_credentials import status_lines
-from loginkit.cli_device import device_prompt, use_color
-from loginkit.credentials import LoginStatus, mask_api_key
-from loginkit.device_progress import (
+from loginkit.cli._credentials import status_lines
+from loginkit.cli._device import device_prompt, use_color
+from loginkit.core._device_phases import (
     DeviceEvent,
     DeviceFailed,
     DeviceFailureCategory,
@@ -28,8 +27,9 @@ from loginkit.device_progress import (
     PollRetrying,
     RequestingDeviceCode,
 )
-from loginkit.profiles import OPENAI, generic_profile
-from loginkit.progress import LoginFailureCategory, PersistingCredentials
+from loginkit.core._phases import LoginFailureCategory, PersistingCredentials
+from loginkit.core._profiles import OPENAI, generic_profile
+from loginkit.store._credentials import LoginStatus, mask_api_key
 
 from .fake_issuer import id_token_for, make_jwt
 from .snapshot_ext import TextSnapshot

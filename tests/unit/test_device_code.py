@@ -16,21 +16,21 @@ from typing import Any
 
 import pytest
 
-from loginkit.device_code import (
+from loginkit.core._device_phases import (
+    DeviceFailed,
+    DeviceFailureCategory,
+    DeviceFailurePhase,
+    PollRetrying,
+)
+from loginkit.core._limits import Timeouts
+from loginkit.core._phases import LoginFailureCategory, Succeeded
+from loginkit.signin._device import (
     DeviceLoginError,
     DeviceLoginOptions,
     _interval,
     complete_device_code_login,
     request_device_code,
 )
-from loginkit.device_progress import (
-    DeviceFailed,
-    DeviceFailureCategory,
-    DeviceFailurePhase,
-    PollRetrying,
-)
-from loginkit.limits import Timeouts
-from loginkit.progress import LoginFailureCategory, Succeeded
 
 from .fake_issuer import id_token_for, make_jwt, public_jwks
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from support.cli_runner import env_for
 
-from loginkit.entry import _fast_token
+from loginkit.cli._entry import _fast_token
 
 from .fake_issuer import id_token_for, make_jwt
 
@@ -70,7 +70,7 @@ def test_fast_and_full_paths_print_the_same(home: Path, state: str) -> None:
         [
             sys.executable,
             "-c",
-            "import sys; from loginkit.cli import main; sys.exit(main(sys.argv[1:]))",
+            "import sys; from loginkit.cli._main import main; sys.exit(main(sys.argv[1:]))",
             "token",
             "--codex-home",
             str(home),
@@ -91,9 +91,9 @@ def test_fast_path_loads_no_cli_http_or_logging(home: Path) -> None:
     write_auth(home, make_jwt({"exp": int(time.time()) + 3600}))
     code = (
         "import sys\n"
-        "from loginkit.entry import main\n"
+        "from loginkit.cli._entry import main\n"
         f"main(['token', '--codex-home', {str(home)!r}])\n"
-        "heavy = ['argparse', 'logging', 'loginkit.cli', 'loginkit.credentials', 'httpx2', 'keyring', 'dataclasses']\n"
+        "heavy = ['argparse', 'logging', 'loginkit.cli._main', 'loginkit.store._credentials', 'httpx2', 'keyring', 'dataclasses']\n"
         "print(','.join(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -30,10 +30,10 @@ from loginkit import (
     run_login_server_with_progress,
     start_login_server,
 )
-from loginkit.idtoken import decode_jwt_payload
-from loginkit.limits import ServerLimits, Timeouts
-from loginkit.logfile import LoginLog
-from loginkit.pkce import challenge_for
+from loginkit.core._limits import ServerLimits, Timeouts
+from loginkit.core._log import LoginLog
+from loginkit.oauth._idtoken import decode_jwt_payload
+from loginkit.oauth._pkce import challenge_for
 
 from .fake_issuer import KID, Behaviour, FakeIssuer, id_token_for, make_jwt
 from .helpers import STATE, Run, free_port, http_get, start_run

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from support.cli_runner import env_for
 
-from loginkit.flow import LoginRun, ServerOptions, build_authorize_url
-from loginkit.linkfirst import _checked, _config_allows, _home, _log_opens, _options, prelink
-from loginkit.profiles import OPENAI
+from loginkit.cli._linkfirst import _checked, _config_allows, _home, _log_opens, _options
+from loginkit.core._profiles import OPENAI
+from loginkit.oauth._authorize import build_authorize_url
+from loginkit.signin._browser import LoginRun, ServerOptions
+from loginkit.signin._prelinked import prelink
 
 QUICK = ["--port", "0", "--no-browser", "--timeout", "1"]
 #: Imported only after the link is on screen.
@@ -36,7 +38,7 @@ def test_the_link_is_on_stderr_before_any_heavy_module_is_imported(tmp_path: Pat
     try:
         for line in proc.stderr:
             lines.append(line)
-            if "| loginkit.flow" in line:  # the full CLI is loading: the run goes on
+            if "| loginkit.signin._browser" in line:  # the full CLI is loading: the run goes on
                 break
     finally:
         proc.kill()

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from loginkit.profiles import OPENAI, generic_profile
-from loginkit.progress import (
+from loginkit.core._phases import (
     ALL_PHASES,
     BindingLocalServer,
     CallbackReceived,
@@ -29,6 +28,7 @@ from loginkit.progress import (
     Succeeded,
     WaitingForCallback,
 )
+from loginkit.core._profiles import OPENAI, generic_profile
 
 from .snapshot_ext import TextSnapshot
 

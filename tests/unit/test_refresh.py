@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from loginkit.limits import Timeouts
-from loginkit.refresh import (
+from loginkit.core._limits import Timeouts
+from loginkit.store._refresh import (
     EXHAUSTED,
     EXPIRED,
     OTHER,

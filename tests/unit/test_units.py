@@ -14,33 +14,15 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from loginkit.callback import CallbackContext, Exchange, Finish, Reply, Request, decide
-from loginkit.errors import CodexHomeError, CredentialStoreError, ErrorKind
-from loginkit.flow import build_authorize_url, compose_success_url
-from loginkit.httpclient import HttpClientSetupFailure, build_ssl_context, load_pem_certificates
-from loginkit.idtoken import (
-    JwtFormatError,
-    decode_jwt_payload,
-    jwt_auth_claims,
-    parse_id_token,
-    workspace_violation,
-)
-from loginkit.logfile import LoginLogFormatter, install_login_log, log_event
-from loginkit.pages import error_page, html_escape, success_page
-from loginkit.pkce import PkceCodes, challenge_for, generate_pkce, generate_state
-from loginkit.profiles import OPENAI, generic_profile, profile_for
-from loginkit.progress import CallbackReceived, Failed, LoginFailureCategory
-from loginkit.redact import sanitize_url_for_logging, scrub, strip_urls
-from loginkit.storage import (
-    AuthDotJson,
-    EphemeralStore,
-    FileStore,
-    TokenData,
-    find_codex_home,
-    write_atomic,
-)
-from loginkit.token_client import classify_transport, describe_transport_error, form_body
-from loginkit.token_errors import (
+from loginkit.core._exceptions import CodexHomeError, CredentialStoreError, ErrorKind
+from loginkit.core._log import LoginLogFormatter, install_login_log, log_event
+from loginkit.core._pages import error_page, html_escape, success_page
+from loginkit.core._phases import CallbackReceived, Failed, LoginFailureCategory
+from loginkit.core._profiles import OPENAI, generic_profile, profile_for
+from loginkit.core._redact import sanitize_url_for_logging, scrub, strip_urls
+from loginkit.loopback._callback import CallbackContext, Exchange, Finish, Reply, Request, decide
+from loginkit.oauth._authorize import build_authorize_url
+from loginkit.oauth._errors import (
     EndpointRejectedError,
     HttpClientSetupError,
     ResponseMalformedError,
@@ -48,6 +30,25 @@ from loginkit.token_errors import (
     TransportError,
     parse_token_endpoint_error,
     status_text,
+)
+from loginkit.oauth._http import HttpClientSetupFailure, build_ssl_context, load_pem_certificates
+from loginkit.oauth._idtoken import (
+    JwtFormatError,
+    decode_jwt_payload,
+    jwt_auth_claims,
+    parse_id_token,
+    workspace_violation,
+)
+from loginkit.oauth._pkce import PkceCodes, challenge_for, generate_pkce, generate_state
+from loginkit.oauth._token import classify_transport, describe_transport_error, form_body
+from loginkit.signin._browser import compose_success_url
+from loginkit.store._authfile import (
+    AuthDotJson,
+    EphemeralStore,
+    FileStore,
+    TokenData,
+    find_codex_home,
+    write_atomic,
 )
 
 from .fake_issuer import b64url, id_token_for, make_jwt
@@ -595,7 +596,7 @@ def test_log_formatter_without_fields() -> None:
 
 
 def test_failed_event_fields_are_json_ready() -> None:
-    from loginkit.progress import LoginFailurePhase
+    from loginkit.core._phases import LoginFailurePhase
 
     fields = Failed(
         LoginFailurePhase.OPEN_BROWSER, LoginFailureCategory.BROWSER_LAUNCH_FAILED, "m"

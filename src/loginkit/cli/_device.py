@@ -1,0 +1,174 @@
+"""``loginkit login --device-auth[=auto]``: the headless sign-in, rendered like the browser one.
+
+The prompt goes to stderr (the Codex CLI put it on stdout, with colour codes even in a pipe);
+colour only when stderr is a terminal, ``NO_COLOR`` is unset and ``TERM`` is not ``dumb``
+(``FORCE_COLOR`` forces it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+from typing import TextIO
+
+from loginkit import __version__
+from loginkit.cli._main import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    SUCCESS_MESSAGE,
+    browser_login,
+    context_or_exit,
+)
+from loginkit.core._device_phases import DeviceEvent, DeviceFailed, DeviceFailureCategory
+from loginkit.core._profiles import Profile
+
+GRAY, BLUE, RESET = "\x1b[90m", "\x1b[94m", "\x1b[0m"
+FALLBACK_NOTICE = "Device code login is not enabled; falling back to browser login."
+
+
+def use_color(stream: TextIO, environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    if environ.get("TERM") == "dumb":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def device_prompt(profile: Profile, verification_url: str, user_code: str, color: bool) -> str:
+    """The Codex CLI's prompt text; colour codes only when ``color``."""
+    gray, blue, reset = (GRAY, BLUE, RESET) if color else ("", "", "")
+    tagline = (
+        "OpenAI's command-line coding agent"
+        if profile.name == "openai"
+        else "Sign in from your terminal"
+    )
+    account = "ChatGPT" if profile.name == "openai" else "your account"
+    return (
+        f"\nWelcome to {profile.app_name} [{gray}loginkit v{__version__}{reset}]\n"
+        f"{gray}{tagline}{reset}\n\n"
+        f"Follow these steps to sign in with {account} using device code authorization:\n\n"
+        f"1. Open this link in your browser and sign in to your account\n"
+        f"   {blue}{verification_url}{reset}\n\n"
+        f"2. Enter this one-time code {gray}(expires in 15 minutes){reset}\n"
+        f"   {blue}{user_code}{reset}\n\n"
+        f"{gray}Device codes are a common phishing target. Never share this code.{reset}\n"
+    )
+
+
+class DevicePrinter:
+    """Renders device phases to stderr (or JSON lines) and remembers the failures shown."""
+
+    def __init__(self, profile: Profile, *, auto: bool, json_mode: bool) -> None:
+        self.profile = profile
+        self.auto = auto
+        self.json_mode = json_mode
+        self.shown: list[DeviceFailed] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, phase: DeviceEvent) -> None:
+        with self._lock:
+            if self.json_mode:
+                record = {"type": "progress", "phase": phase.id, "text": phase.render(self.profile)}
+                print(json.dumps({**record, **phase.fields()}), flush=True)
+                return
+            if isinstance(phase, DeviceFailed):
+                if self.auto and phase.category is DeviceFailureCategory.DEVICE_CODE_UNAVAILABLE:
+                    return  # the fallback notice says it instead
+                self.shown.append(phase)
+            if phase.is_user_visible():
+                print(phase.render(self.profile), file=sys.stderr, flush=True)
+
+
+def run_device_login(args: argparse.Namespace) -> int:
+    from loginkit.core._log import install_login_log, log_event
+    from loginkit.signin._browser import ServerOptions
+    from loginkit.signin._device import (
+        DeviceLoginError,
+        DeviceLoginOptions,
+        complete_device_code_login,
+        request_device_code,
+    )
+
+    ctx = context_or_exit(args)
+    if isinstance(ctx, int):
+        return ctx
+    err = sys.stderr
+    auto = args.device_auth == "auto"
+    log = install_login_log(ctx.codex_home / "log", warn=err)
+    try:
+        import logging
+
+        log_event(
+            logging.getLogger("loginkit.cli"),
+            logging.INFO,
+            "starting login flow with device code fallback"
+            if auto
+            else "starting device code login flow",
+        )
+        if ctx.config.forced_login_method == "api":
+            print("ChatGPT login is disabled. Use API key login instead.", file=err)
+            return EXIT_FAILURE
+        workspace = args.workspace_id or ctx.config.forced_chatgpt_workspace_id
+        opts = DeviceLoginOptions(
+            codex_home=ctx.codex_home,
+            issuer=args.issuer,
+            client_id=args.client_id,
+            store_mode=ctx.store_mode,
+            forced_chatgpt_workspace_id=workspace,
+        )
+        profile = opts.resolved_profile
+        printer = DevicePrinter(profile, auto=auto, json_mode=args.json)
+        try:
+            code = request_device_code(opts, printer)
+            if not args.json:
+                print(
+                    device_prompt(profile, code.verification_url, code.user_code, use_color(err)),
+                    file=err,
+                    flush=True,
+                )
+            complete_device_code_login(code, opts, printer)
+        except DeviceLoginError as exc:
+            if auto and exc.not_enabled:
+                print(FALLBACK_NOTICE, file=err, flush=True)
+                browser_opts = ServerOptions(
+                    codex_home=ctx.codex_home,
+                    client_id=args.client_id,
+                    issuer=args.issuer,
+                    port=args.port,
+                    open_browser=False,
+                    forced_chatgpt_workspace_id=workspace,
+                    cli_auth_credentials_store_mode=ctx.store_mode,
+                    login_timeout=args.timeout if args.timeout > 0 else None,
+                )
+                return browser_login(browser_opts, json_mode=args.json)
+            if args.json:
+                print(
+                    json.dumps(
+                        {
+                            "type": "result",
+                            "ok": False,
+                            "error": str(exc),
+                            "category": exc.failure.category.value,
+                        }
+                    )
+                )
+            elif exc.failure not in printer.shown:
+                print(f"Error logging in with device code: {exc}", file=err)
+            return EXIT_FAILURE
+        except KeyboardInterrupt:
+            print("Error logging in with device code: Login was interrupted", file=err)
+            return EXIT_INTERRUPTED
+        if args.json:
+            print(json.dumps({"type": "result", "ok": True, "message": SUCCESS_MESSAGE}))
+        else:
+            print(SUCCESS_MESSAGE, file=err)
+        return EXIT_OK
+    finally:
+        if log is not None:
+            log.close()

@@ -1,0 +1,149 @@
+"""The sign-in link first: bind, PKCE, state, URL and the link block with light stdlib modules only.
+
+A person is waiting for the link; everything else can wait for the person. For a plain
+``loginkit login`` (Codex's client; only ``--port``, ``--no-browser``, ``--codex-home``,
+``--issuer``, ``--timeout``, ``--store``) :func:`fast_login` binds the port, prints the link, and
+only then imports the CLI, which adopts the bound socket, the PKCE pair and the state and goes on
+exactly as if it had made them. Anything else (another flag, a port that is taken, a
+``config.toml`` that restricts the sign-in, a home directory to create, any doubt) returns None
+and the full CLI does everything, with the same texts.
+
+This module and what it imports (:mod:`loginkit.signin._prelinked`, the listener, PKCE, the
+authorize URL, the Codex constants and the link text) import only ``os``, ``sys``, ``socket``,
+``errno``, ``base64``, ``hashlib``, ``secrets`` and ``urllib.parse``: no
+dataclasses, typing, logging, pathlib, argparse, asyncio, h11 or HTTP client. The full path uses
+the same functions to listen, to build the URL and to word the link, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from loginkit.core import _codex as codex
+from loginkit.core._texts import link_text
+from loginkit.signin._prelinked import prelink
+
+STORE_MODES = ("file", "keyring", "auto", "ephemeral")
+
+
+def _options(argv: list[str]) -> dict[str, str] | None:
+    """``login``'s flags when every one is in the simple set, else None."""
+    if not argv or argv[0] != "login":
+        return None
+    found: dict[str, str] = {}
+    rest = argv[1:]
+    while rest:
+        flag = rest.pop(0)
+        value: str | None = None
+        if "=" in flag and flag.startswith("--"):
+            flag, value = flag.split("=", 1)
+        if flag == "--no-browser" and value is None:
+            found["no-browser"] = ""
+            continue
+        if flag not in ("--port", "--codex-home", "--issuer", "--timeout", "--store"):
+            return None
+        if value is None:
+            if not rest:
+                return None
+            value = rest.pop(0)
+        if flag[2:] in found or not value or value.startswith("-"):
+            return None
+        found[flag[2:]] = value
+    return found
+
+
+def _checked(found: dict[str, str]) -> dict[str, str] | None:
+    """The same options when argparse would accept them as they are, else None."""
+    try:
+        port = int(found.get("port", str(codex.DEFAULT_PORT)))
+        timeout = float(found.get("timeout", "600"))
+    except ValueError:
+        return None
+    issuer = found.get("issuer", codex.OPENAI_ISSUER)
+    if not 0 <= port <= 65535 or not timeout >= 0 or found.get("store", "file") not in STORE_MODES:
+        return None
+    if not issuer.startswith(("http://", "https://")):
+        return None
+    return {**found, "port": str(port), "issuer": issuer}
+
+
+def _home(found: dict[str, str]) -> str | None:
+    """The existing home directory the full CLI would use, else None (it creates or reports;
+    a ``~`` it expands the way pathlib does is left to it too)."""
+    home = found.get("codex-home") or os.environ.get("CODEX_HOME") or ""
+    if not home:
+        home = os.path.join(os.path.expanduser("~"), ".codex")
+    elif "~" in home:
+        return None
+    return home if os.path.isdir(home) else None
+
+
+def _log_opens(home: str) -> bool:
+    """The login log can be opened as it is, so the full CLI will print no warning (which it
+    prints before the link)."""
+    log_dir = os.path.join(home, "log")
+    log_file = os.path.join(log_dir, "codex-login.log")
+    if not os.path.lexists(log_dir):
+        return os.access(home, os.W_OK | os.X_OK)
+    if not os.path.isdir(log_dir) or not os.access(log_dir, os.W_OK | os.X_OK):
+        return False
+    if not os.path.lexists(log_file):
+        return True
+    return (
+        os.path.isfile(log_file) and not os.path.islink(log_file) and os.access(log_file, os.W_OK)
+    )
+
+
+def _config_allows(home: str) -> bool:
+    """No config.toml, or one that neither restricts this sign-in nor is invalid."""
+    path = os.path.join(home, "config.toml")
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False  # unreadable: the full CLI reports it
+    import tomllib
+
+    try:
+        with handle:
+            data = tomllib.load(handle)
+    except (OSError, ValueError):
+        return False
+    return (
+        "forced_login_method" not in data
+        and "forced_chatgpt_workspace_id" not in data
+        and data.get("cli_auth_credentials_store", "file") in STORE_MODES
+    )
+
+
+def fast_login(argv: list[str]) -> int | None:
+    """Run ``loginkit login`` link-first and return its exit code, or None (nothing done)."""
+    found = _options(argv)
+    checked = _checked(found) if found is not None else None
+    home = _home(checked) if checked is not None else None
+    if checked is None or home is None or not _config_allows(home) or not _log_opens(home):
+        return None
+    ready = prelink(int(checked["port"]), checked["issuer"])
+    if ready is None:
+        return None
+    try:
+        sys.stderr.write(link_text(ready.auth_url, codex.DEVICE_LOGIN_COMMAND) + "\n")
+        sys.stderr.flush()
+        from loginkit.cli._main import main as full_main
+    except KeyboardInterrupt:
+        # Ctrl-C while the rest of loginkit was still loading (once the run is going, the CLI
+        # handles it): nothing to undo but the port; the same block as the full CLI's.
+        ready.close()
+        from loginkit.core._phases import Failed, LoginFailureCategory, LoginFailurePhase
+
+        interrupted = Failed(
+            LoginFailurePhase.WAIT_FOR_CALLBACK,
+            LoginFailureCategory.LOGIN_CANCELLED,
+            "Login was interrupted",
+        )
+        sys.stderr.write(str(interrupted) + "\n")
+        return 130
+    # From here on the CLI handles Ctrl-C itself, exactly as without the link-first start.
+    return full_main(argv, prelinked=ready)

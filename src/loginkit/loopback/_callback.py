@@ -1,0 +1,346 @@
+"""Sans-IO callback decisions: one request in, one decision out. No sockets, no clocks.
+
+:func:`decide` is a pure function of the request (method, target, Host) and the run's state
+(expected state value, port, whether credentials were already saved). The server driver moves bytes
+and applies the decision; the flow runs the token exchange when asked to. Keeping this pure is what
+lets tests and fuzzers hit every branch without a server.
+
+Processing order for ``/auth/callback`` follows the Codex CLI (spec 3.6): state first, then the
+provider's ``error``, then the code. What differs on purpose: the Host header is checked (DNS
+rebinding), only GET is served, state is compared in constant time, ``/success`` only ends the run
+after this run saved credentials, a callback after success is answered with the success redirect
+again (given the state) instead of re-exchanging a used code, and ``/cancel`` is refused to web
+pages.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import logging
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
+
+from loginkit.core._exceptions import ErrorKind
+from loginkit.core._log import log_event
+from loginkit.core._pages import error_page, success_page
+from loginkit.core._phases import (
+    CallbackReceived,
+    Failed,
+    LoginFailureCategory,
+    LoginFailurePhase,
+    LoginPhase,
+)
+from loginkit.core._profiles import OPENAI, Profile
+from loginkit.core._redact import strip_urls
+
+logger = logging.getLogger("loginkit.server")
+
+HTML = "text/html; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
+ENTITLEMENT_MESSAGE = (
+    "{app} is not enabled for your workspace. Contact your workspace administrator to request"
+    " access to {app}."
+)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the driver parsed from the wire. ``target`` is the raw request-target."""
+
+    method: str
+    target: str
+    host: str | None
+    #: The ``Sec-Fetch-Site`` header: browsers say where a request came from; other clients
+    #: (a newer ``codex login`` asking us to stand down) send none.
+    fetch_site: str | None = None
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes = b""
+    content_type: str | None = None
+    location: str | None = None
+    #: The ``Allow`` header of a 405.
+    allow: str | None = None
+    #: Terminal responses close the connection so a keep-alive socket cannot hang the next run.
+    close: bool = False
+
+
+class Outcome(enum.Enum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended: success, or a failure with the seed's error kind and message."""
+
+    outcome: Outcome
+    message: str = ""
+    kind: ErrorKind = ErrorKind.OTHER
+    failure: Failed | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Answer and keep serving."""
+
+    response: Response
+    events: tuple[LoginPhase, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finish:
+    """Answer, then end the run with ``result``."""
+
+    response: Response
+    result: RunResult
+    events: tuple[LoginPhase, ...] = ()
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A valid callback: the flow must exchange ``code`` (and then persist and redirect).
+
+    ``repr`` hides the code.
+    """
+
+    code: str = field(repr=False)
+    events: tuple[LoginPhase, ...] = ()
+
+
+Decision = Reply | Finish | Exchange
+
+
+class RejectionLog:
+    """Reports the first few refused requests of each kind, then only counts them.
+
+    A flood of junk (a hostile page, a port scanner) must not grow the login log, or fill the
+    person's terminal with "Couldn't verify this sign-in attempt", without bound: the first few
+    say what is going on.
+    """
+
+    PER_KIND = 5
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def allow(self, kind: str) -> bool:
+        """Count one refusal of ``kind``; True while it should still be reported."""
+        seen = self.counts.get(kind, 0) + 1
+        self.counts[kind] = seen
+        if seen == self.PER_KIND + 1:
+            log_event(
+                logger,
+                logging.WARNING,
+                "further refused requests of this kind are not reported",
+                kind=kind,
+            )
+        return seen <= self.PER_KIND
+
+    def warn(self, message: str, kind: str) -> None:
+        if self.allow(kind):
+            log_event(logger, logging.WARNING, message)
+
+
+@dataclass(frozen=True)
+class CallbackContext:
+    """The run's state that decisions depend on. ``expected_state`` is secret: never logged."""
+
+    expected_state: str = field(repr=False)
+    port: int
+    profile: Profile = OPENAI
+    #: Set once this run has saved credentials: the URL the browser is sent to on success.
+    success_location: str | None = field(default=None, repr=False)
+    #: Shared by every copy of the context (``dataclasses.replace`` keeps the same object).
+    rejections: RejectionLog = field(default_factory=RejectionLog, repr=False, compare=False)
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        return frozenset({f"127.0.0.1:{self.port}", f"localhost:{self.port}", f"[::1]:{self.port}"})
+
+
+def plain(status: int, text: str, *, close: bool = False) -> Response:
+    return Response(status=status, body=text.encode("utf-8"), content_type=TEXT, close=close)
+
+
+def error_page_response(
+    message: str, code: str | None, description: str | None, profile: Profile
+) -> Response:
+    # Error pages are 200 like the Codex CLI's: browsers show them the same, and tooling that
+    # treats 4xx specially (prefetchers, extensions) does not retry them.
+    page = error_page(message, code, description, profile)
+    return Response(status=200, body=page.encode("utf-8"), content_type=HTML, close=True)
+
+
+def callback_error_message(error_code: str, description: str | None, profile: Profile) -> str:
+    if error_code == "access_denied" and "missing_codex_entitlement" in (description or "").lower():
+        return ENTITLEMENT_MESSAGE.replace("{app}", profile.app_name)
+    if description is not None and description.strip():
+        return f"Sign-in failed: {description}"
+    return f"Sign-in failed: {error_code}"
+
+
+def _failed(phase: LoginFailurePhase, category: LoginFailureCategory, message: str) -> Failed:
+    return Failed(phase=phase, category=category, message=message)
+
+
+def method_not_allowed() -> Response:
+    return Response(
+        status=405, body=b"Method Not Allowed", content_type=TEXT, allow="GET", close=True
+    )
+
+
+def decide(request: Request, ctx: CallbackContext) -> Decision:
+    """Route one request. Pure apart from log lines, which carry no secret."""
+    if request.host is None or request.host.lower() not in ctx.allowed_hosts:
+        # DNS rebinding: a page on evil.example that resolves to 127.0.0.1 sends its own name.
+        ctx.rejections.warn("rejected request with unexpected host header", "host")
+        return Reply(plain(400, "Bad Request: unexpected Host header", close=True))
+    if not request.target.startswith("/"):
+        ctx.rejections.warn("failed to parse local callback url", "target")
+        return Reply(plain(400, "Bad Request"))
+    try:
+        parts = urlsplit(f"http://localhost{request.target}")
+        path = parts.path
+    except ValueError:
+        ctx.rejections.warn("failed to parse local callback url", "target")
+        return Reply(plain(400, "Bad Request"))
+
+    if path == "/auth/callback":
+        if request.method != "GET":
+            return Reply(method_not_allowed())
+        return _callback(parts.query, path, ctx)
+    if path == "/success":
+        if request.method != "GET":
+            return Reply(method_not_allowed())
+        if ctx.success_location is None:
+            # Not this run's success: a page or process cannot make the CLI say "Signed in".
+            return Reply(plain(404, "Not Found"))
+        page = success_page(ctx.profile).encode("utf-8")
+        return Finish(
+            Response(status=200, body=page, content_type=HTML, close=True),
+            RunResult(Outcome.SUCCESS),
+        )
+    if path == "/cancel":
+        if request.method != "GET":
+            return Reply(method_not_allowed())
+        if request.fetch_site not in (None, "none"):
+            # Takeover comes from another login process, never from a web page: an <img> on any
+            # site must not be able to end the sign-in in progress.
+            ctx.rejections.warn("refused a cancel request sent by a web page", "web_cancel")
+            return Reply(plain(403, "Forbidden", close=True))
+        log_event(logger, logging.INFO, "login cancelled by a newer login server")
+        return Finish(
+            Response(status=200, body=b"Login cancelled", close=True),
+            RunResult(Outcome.FAILURE, "Login cancelled", ErrorKind.INTERRUPTED),
+        )
+    return Reply(plain(404, "Not Found"))
+
+
+def _redact(value: str, secret: str) -> str:
+    return value.replace(secret, "<redacted>") if secret else value
+
+
+def _callback(query: str, path: str, ctx: CallbackContext) -> Decision:
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
+        params[key] = value  # the last value of a repeated key wins
+    code = params.get("code")
+    state = params.get("state")
+    error = params.get("error")
+    has_code = bool(code)
+    has_state = bool(state)
+    has_error = bool(error)
+    # Constant time: the comparison must not tell a local attacker how much of a guess was right.
+    state_valid = state is not None and hmac.compare_digest(
+        state.encode("utf-8", "surrogatepass"), ctx.expected_state.encode("utf-8")
+    )
+    if ctx.success_location is not None:
+        if not state_valid:
+            # The run is over: no Failed event after "Signed in", and no success URL (it may hold
+            # the id_token) for a request that does not know this run's state.
+            ctx.rejections.warn("login callback after success with a wrong state", "late_state")
+            return Reply(plain(400, "State mismatch"))
+        # One-shot: a reload or prefetch after success must not re-exchange a used code.
+        return Reply(Response(status=302, location=ctx.success_location))
+    if not state_valid and not ctx.rejections.allow("state_mismatch"):
+        return Reply(plain(400, "State mismatch"))
+    received = CallbackReceived(
+        has_code=has_code, has_state=has_state, has_error=has_error, state_valid=state_valid
+    )
+    log_event(
+        logger,
+        logging.INFO,
+        "received login callback",
+        path=path,
+        has_code=has_code,
+        has_state=has_state,
+        has_error=has_error,
+        state_valid=state_valid,
+    )
+    if not state_valid:
+        log_event(
+            logger,
+            logging.WARNING,
+            "login callback state mismatch",
+            has_code=has_code,
+            has_state=has_state,
+            has_error=has_error,
+        )
+        failure = _failed(
+            LoginFailurePhase.VALIDATE_CALLBACK,
+            LoginFailureCategory.CALLBACK_STATE_MISMATCH,
+            "State mismatch",
+        )
+        return Reply(plain(400, "State mismatch"), (received, failure))
+
+    if error is not None:
+        # A provider that echoes the request must not put this run's state on screen, in the
+        # browser's error page or in the log.
+        error = _redact(error, ctx.expected_state)
+        description = params.get("error_description")
+        if description is not None:
+            description = _redact(description, ctx.expected_state)
+        message = callback_error_message(error, description, ctx.profile)
+        log_event(
+            logger,
+            logging.WARNING,
+            "oauth callback returned error",
+            error_code=error,
+            error_description=strip_urls(description or "")[:500],
+            has_error_description=bool(description and description.strip()),
+        )
+        failure = _failed(
+            LoginFailurePhase.VALIDATE_CALLBACK,
+            LoginFailureCategory.PROVIDER_CALLBACK_ERROR,
+            message,
+        )
+        return Finish(
+            error_page_response(message, error, description, ctx.profile),
+            RunResult(Outcome.FAILURE, message, ErrorKind.PERMISSION_DENIED, failure),
+            (received, failure),
+        )
+
+    if not code:
+        message = "Missing authorization code. Sign-in could not be completed."
+        log_event(
+            logger,
+            logging.WARNING,
+            "login callback missing authorization code",
+            has_state=has_state,
+            has_error=has_error,
+        )
+        failure = _failed(
+            LoginFailurePhase.VALIDATE_CALLBACK,
+            LoginFailureCategory.MISSING_AUTHORIZATION_CODE,
+            message,
+        )
+        return Finish(
+            error_page_response(message, "missing_authorization_code", None, ctx.profile),
+            RunResult(Outcome.FAILURE, message, ErrorKind.INVALID_DATA, failure),
+            (received, failure),
+        )
+    return Exchange(code=code, events=(received,))

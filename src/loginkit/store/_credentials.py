@@ -1,0 +1,308 @@
+"""The credentials lifecycle for programs: load, status, API-key login, logout, valid tokens.
+
+Every function takes an optional ``codex_home`` (default: ``$CODEX_HOME`` or ``~/.codex``) and an
+optional ``store`` (default: ``cli_auth_credentials_store`` in ``config.toml``, else ``file``).
+Writes and refreshes happen under the lock next to ``auth.json``, so any number of processes can
+call :func:`get_access_token` at once and the server sees one refresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loginkit.core._exceptions import CredentialStoreError, LoginkitError
+from loginkit.core._limits import Timeouts
+from loginkit.core._log import log_event
+from loginkit.store._authfile import (
+    AuthDotJson,
+    CredentialStore,
+    EphemeralStore,
+    FileStore,
+    TokenData,
+    auth_lock,
+    store_for,
+    utc_now_rfc3339,
+)
+from loginkit.store._home import AuthCredentialsStoreMode, find_codex_home
+from loginkit.store._refresh import (
+    DEFAULT_MIN_VALIDITY,
+    RefreshError,
+    forget_failure,
+    needs_refresh,
+    remember_failure,
+    remembered_failure,
+    request_refresh,
+    token_expiry,
+)
+
+logger = logging.getLogger("loginkit.credentials")
+
+StoreArg = AuthCredentialsStoreMode | str | None
+
+
+class NotLoggedInError(LoginkitError):
+    """There are no stored credentials."""
+
+
+def resolve(
+    codex_home: Path | str | None = None, store: StoreArg = None
+) -> tuple[Path, CredentialStore]:
+    """The home directory and the store a call should use (config.toml decides by default)."""
+    home = Path(codex_home) if codex_home is not None else find_codex_home()
+    if store is None:
+        from loginkit.store._config import load_config
+
+        mode = load_config(home).store_mode
+    else:
+        mode = AuthCredentialsStoreMode(store) if isinstance(store, str) else store
+    return home, store_for(mode, home)
+
+
+def mask_api_key(key: str) -> str:
+    """Codex's masking: ``sk-proj-1234567890ABCDE`` -> ``sk-proj-***ABCDE``; short keys: ``***``."""
+    if len(key) <= 13:
+        return "***"
+    return f"{key[:8]}***{key[-5:]}"
+
+
+def load_auth(codex_home: Path | str | None = None, store: StoreArg = None) -> AuthDotJson | None:
+    """The stored credentials, or ``None``. Raises :class:`CredentialStoreError` if unreadable."""
+    _, credential_store = resolve(codex_home, store)
+    return credential_store.load()
+
+
+def login_with_api_key(
+    api_key: str, codex_home: Path | str | None = None, store: StoreArg = None
+) -> None:
+    """Store an API key (not validated, like Codex). Replaces any earlier credentials."""
+    key = api_key.strip()
+    if not key:
+        raise CredentialStoreError("No API key provided via stdin.")
+    home, credential_store = resolve(codex_home, store)
+    with auth_lock(home):
+        credential_store.save(AuthDotJson(auth_mode="apikey", openai_api_key=key))
+        forget_failure(home)
+    log_event(logger, logging.INFO, "api key saved", store=credential_store.mode.value)
+
+
+@dataclass
+class LogoutResult:
+    """``removed``: whether credentials existed anywhere. ``warnings``: stores that could not be
+    checked (for example an unreachable keyring), which the CLI shows without failing."""
+
+    removed: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def logout(codex_home: Path | str | None = None, store: StoreArg = None) -> LogoutResult:
+    """Remove credentials from *every* store: file, keyring and this process's memory.
+
+    An unavailable keyring never leaves ``auth.json`` behind (the Codex CLI's logout aborted
+    there); it becomes a warning. ``store`` is accepted for symmetry but every store is cleared.
+    """
+    del store
+    home = Path(codex_home) if codex_home is not None else find_codex_home()
+    result = LogoutResult(removed=False)
+    # A home that does not exist holds no file and gets no lock file; the keyring and this
+    # process's memory are still cleared.
+    with auth_lock(home) if home.is_dir() else contextlib.nullcontext():
+        result.removed |= EphemeralStore(home).delete()
+        try:
+            result.removed |= FileStore(home).delete()
+        except CredentialStoreError as exc:
+            result.warnings.append(str(exc))
+        try:
+            from loginkit.store._keyring import KeyringStore, KeyringUnavailableError
+
+            result.removed |= KeyringStore(home).delete_keyring_entry()
+        except KeyringUnavailableError:
+            pass  # nothing can have been stored in a keyring that does not exist
+        except CredentialStoreError as exc:
+            result.warnings.append(str(exc))
+        forget_failure(home)
+    log_event(
+        logger, logging.INFO, "logged out", removed=result.removed, warnings=len(result.warnings)
+    )
+    if not result.removed and result.warnings:
+        raise CredentialStoreError("; ".join(result.warnings))
+    return result
+
+
+@dataclass(frozen=True)
+class LoginStatus:
+    """What ``loginkit login status`` shows. No field holds a secret."""
+
+    mode: str | None  # "apikey" | "chatgpt" | None (not logged in)
+    store: str
+    masked_api_key: str | None = None
+    email: str | None = None
+    account_id: str | None = None
+    plan: str | None = None
+    access_token_expires_at: int | None = None
+    last_refresh: str | None = None
+
+    @property
+    def logged_in(self) -> bool:
+        return self.mode is not None
+
+
+def login_status(codex_home: Path | str | None = None, store: StoreArg = None) -> LoginStatus:
+    _, credential_store = resolve(codex_home, store)
+    auth = credential_store.load()
+    where = credential_store.describe()
+    if auth is None:
+        return LoginStatus(mode=None, store=where)
+    if auth.resolved_mode == "apikey":
+        return LoginStatus(
+            mode="apikey", store=where, masked_api_key=mask_api_key(auth.openai_api_key or "")
+        )
+    tokens = auth.tokens
+    if tokens is None:
+        raise CredentialStoreError("Token data is not available.")
+    from loginkit.oauth._idtoken import JwtFormatError, parse_id_token
+
+    try:
+        info = parse_id_token(tokens.id_token)
+    except JwtFormatError:
+        info = None
+    return LoginStatus(
+        mode="chatgpt",
+        store=where,
+        email=info.email if info else None,
+        account_id=tokens.account_id or (info.account_id if info else None),
+        plan=info.plan_type if info else None,
+        access_token_expires_at=token_expiry(tokens.access_token),
+        last_refresh=auth.last_refresh,
+    )
+
+
+def get_access_token(
+    codex_home: Path | str | None = None,
+    store: StoreArg = None,
+    *,
+    min_validity: float = DEFAULT_MIN_VALIDITY,
+    timeouts: Timeouts | None = None,
+) -> str:
+    """A usable bearer credential: the access token, refreshed first if it expires within
+    ``min_validity`` seconds; for API-key sign-ins, the key.
+
+    Raises :class:`NotLoggedInError`, :class:`CredentialStoreError` or
+    :class:`~loginkit.store._refresh.RefreshError` (``permanent`` means a new sign-in is needed).
+    """
+    home, credential_store = resolve(codex_home, store)
+    auth = credential_store.load()
+    token = _usable(auth, min_validity)
+    if token is not None:
+        return token
+    with auth_lock(home):
+        # Another process may have refreshed while we waited: decide again on fresh data.
+        auth = credential_store.load()
+        token = _usable(auth, min_validity)
+        if token is not None:
+            return token
+        assert auth is not None and auth.tokens is not None
+        refreshed = _refresh_locked(
+            home, credential_store, auth, auth.tokens, timeouts or Timeouts()
+        )
+        return refreshed.access_token
+
+
+async def aget_access_token(
+    codex_home: Path | str | None = None,
+    store: StoreArg = None,
+    *,
+    min_validity: float = DEFAULT_MIN_VALIDITY,
+    timeouts: Timeouts | None = None,
+) -> str:
+    """:func:`get_access_token` for asyncio callers (the lock wait and HTTP run off the loop)."""
+    import asyncio
+
+    return await asyncio.to_thread(
+        get_access_token, codex_home, store, min_validity=min_validity, timeouts=timeouts
+    )
+
+
+def _usable(auth: AuthDotJson | None, min_validity: float) -> str | None:
+    if auth is None:
+        raise NotLoggedInError("Not logged in")
+    if auth.resolved_mode == "apikey":
+        return auth.openai_api_key
+    if auth.tokens is None:
+        raise CredentialStoreError("Token data is not available.")
+    stale = needs_refresh(
+        auth.tokens.access_token, auth.last_refresh, now=time.time(), min_validity=min_validity
+    )
+    return None if stale else auth.tokens.access_token
+
+
+def _refresh_locked(
+    home: Path,
+    credential_store: CredentialStore,
+    auth: AuthDotJson,
+    tokens: TokenData,
+    timeouts: Timeouts,
+) -> TokenData:
+    known = remembered_failure(home, tokens.refresh_token)
+    if known is not None:
+        raise known
+    try:
+        fresh = request_refresh(tokens.refresh_token, tokens.id_token, timeouts=timeouts)
+    except RefreshError as exc:
+        if exc.permanent:
+            remember_failure(home, tokens.refresh_token, exc)
+        raise
+    updated = TokenData(
+        id_token=fresh.get("id_token", tokens.id_token),
+        access_token=fresh.get("access_token", tokens.access_token),
+        refresh_token=fresh.get("refresh_token", tokens.refresh_token),
+        account_id=tokens.account_id,
+    )
+    credential_store.save(
+        AuthDotJson(
+            auth_mode=auth.auth_mode,
+            openai_api_key=auth.openai_api_key,
+            tokens=updated,
+            last_refresh=utc_now_rfc3339(),
+            extra=auth.extra,
+        )
+    )
+    return updated
+
+
+def refresh_now(codex_home: Path | str | None = None, store: StoreArg = None) -> None:
+    """Refresh unconditionally (still under the lock, still storm-safe)."""
+    home, credential_store = resolve(codex_home, store)
+    with auth_lock(home):
+        auth = credential_store.load()
+        if auth is None:
+            raise NotLoggedInError("Not logged in")
+        if auth.tokens is None:
+            raise CredentialStoreError("API key sign-ins have nothing to refresh.")
+        _refresh_locked(home, credential_store, auth, auth.tokens, Timeouts())
+
+
+async def alogin_status(
+    codex_home: Path | str | None = None, store: StoreArg = None
+) -> LoginStatus:
+    """:func:`login_status` off the event loop (a keyring read can take a few hundred ms)."""
+    import asyncio
+
+    return await asyncio.to_thread(login_status, codex_home, store)
+
+
+async def alogin_with_api_key(
+    api_key: str, codex_home: Path | str | None = None, store: StoreArg = None
+) -> None:
+    import asyncio
+
+    await asyncio.to_thread(login_with_api_key, api_key, codex_home, store)
+
+
+async def alogout(codex_home: Path | str | None = None, store: StoreArg = None) -> LogoutResult:
+    import asyncio
+
+    return await asyncio.to_thread(logout, codex_home, store)

@@ -1,0 +1,276 @@
+"""Token refresh (spec 9) that never races and never storms.
+
+Refresh tokens rotate, and a reused one is rejected (and may revoke the whole grant), so every
+process that finds the access token expired takes the lock next to ``auth.json``, re-reads the
+credentials, and refreshes only if they are *still* stale; the others find the new token and use
+it. A permanent failure is remembered (keyed by a hash of the refresh token that failed), so a
+loop of ``loginkit token`` calls reports it with its fix instead of hammering the server.
+
+The endpoint comes from the issuer the person actually signed in with (the id_token's ``iss``),
+not a hard-coded production URL (spec 16.15); ``CODEX_REFRESH_TOKEN_URL_OVERRIDE`` still wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from loginkit.core._exceptions import LoginkitError
+from loginkit.core._log import log_event
+from loginkit.core._profiles import DEFAULT_ORIGINATOR, OPENAI_CLIENT_ID, OPENAI_ISSUER
+from loginkit.core._redact import scrub
+
+logger = logging.getLogger("loginkit.refresh")
+
+#: A token that expires within this many seconds is refreshed before it is handed out.
+DEFAULT_MIN_VALIDITY = 60.0
+#: Without an ``exp`` claim, refresh after this long (the Codex CLI's rule).
+MAX_REFRESH_AGE = 8 * 24 * 3600
+FAILURE_MARKER = "auth.json.refresh-failed"
+
+EXPIRED = (
+    "Your access token could not be refreshed because your refresh token has expired."
+    " Please log out and sign in again."
+)
+EXHAUSTED = (
+    "Your access token could not be refreshed because your refresh token was already used."
+    " Please log out and sign in again."
+)
+REVOKED = (
+    "Your access token could not be refreshed because your refresh token was revoked."
+    " Please log out and sign in again."
+)
+OTHER = "Your access token could not be refreshed. Please log out and sign in again."
+PERMANENT_MESSAGES = {
+    "refresh_token_expired": ("expired", EXPIRED),
+    "refresh_token_reused": ("exhausted", EXHAUSTED),
+    "refresh_token_invalidated": ("revoked", REVOKED),
+}
+
+
+class RefreshError(LoginkitError):
+    """The access token could not be refreshed.
+
+    ``permanent`` failures need a new sign-in (the message says so); transient ones (network,
+    5xx) may succeed on a later try. ``reason`` is a stable id: expired, exhausted, revoked,
+    other, or transient.
+    """
+
+    def __init__(self, message: str, *, permanent: bool, reason: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.reason = reason
+
+
+def jwt_claims(token: str) -> dict[str, Any]:
+    """Unverified payload claims, or ``{}``: only used to decide *when* and *where* to refresh."""
+    from loginkit.oauth._idtoken import JwtFormatError, decode_jwt_payload
+
+    try:
+        return decode_jwt_payload(token)
+    except JwtFormatError:
+        return {}
+
+
+def token_expiry(access_token: str) -> int | None:
+    exp = jwt_claims(access_token).get("exp")
+    return exp if isinstance(exp, int) and not isinstance(exp, bool) else None
+
+
+def _parse_rfc3339(value: str | None) -> float | None:
+    if not value:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def needs_refresh(
+    access_token: str, last_refresh: str | None, *, now: float, min_validity: float
+) -> bool:
+    """True when the access token expires within ``min_validity`` seconds (or, without ``exp``,
+    when the last refresh is more than eight days old)."""
+    exp = token_expiry(access_token)
+    if exp is not None:
+        return exp - now < min_validity
+    refreshed = _parse_rfc3339(last_refresh)
+    return refreshed is None or now - refreshed > MAX_REFRESH_AGE
+
+
+def refresh_endpoint(id_token: str) -> tuple[str, str]:
+    """``(token URL, client id)`` for the issuer and client the id_token was issued by/for."""
+    claims = jwt_claims(id_token)
+    issuer = claims.get("iss") if isinstance(claims.get("iss"), str) else OPENAI_ISSUER
+    audience = claims.get("aud")
+    if isinstance(audience, list):
+        audience = audience[0] if audience else None
+    client_id = audience if isinstance(audience, str) else OPENAI_CLIENT_ID
+    override = os.environ.get("CODEX_REFRESH_TOKEN_URL_OVERRIDE", "").strip()
+    url = override or f"{str(issuer).rstrip('/')}/oauth/token"
+    return url, client_id
+
+
+def _token_hash(refresh_token: str) -> str:
+    return hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()
+
+
+def remembered_failure(codex_home: Path, refresh_token: str) -> RefreshError | None:
+    """The permanent failure already seen for this very refresh token, if any."""
+    try:
+        data = json.loads((codex_home / FAILURE_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("refresh_token_sha256") != _token_hash(refresh_token):
+        return None
+    return RefreshError(
+        str(data.get("message", OTHER)), permanent=True, reason=str(data.get("reason", "other"))
+    )
+
+
+def remember_failure(codex_home: Path, refresh_token: str, error: RefreshError) -> None:
+    from loginkit.store._authfile import write_atomic
+
+    record = {
+        "refresh_token_sha256": _token_hash(refresh_token),
+        "reason": error.reason,
+        "message": error.message,
+        "at": int(time.time()),
+    }
+    try:
+        write_atomic(codex_home / FAILURE_MARKER, json.dumps(record).encode("utf-8"))
+    except OSError as exc:
+        log_event(logger, logging.WARNING, "failed to record refresh failure", err=str(exc))
+
+
+def forget_failure(codex_home: Path) -> None:
+    try:
+        (codex_home / FAILURE_MARKER).unlink()
+    except OSError:
+        pass
+
+
+def _permanent_from(body: str) -> RefreshError:
+    code: str | None = None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, str):
+            code = error
+        elif isinstance(error, dict) and isinstance(error.get("code"), str):
+            code = error["code"]
+        elif isinstance(data.get("code"), str):
+            code = data["code"]
+    reason, message = PERMANENT_MESSAGES.get((code or "").lower(), ("other", OTHER))
+    return RefreshError(message, permanent=True, reason=reason)
+
+
+def request_refresh(
+    refresh_token: str, id_token: str, *, timeouts: Any, client: Any = None
+) -> dict[str, str]:
+    """POST the refresh grant; returns the token fields the server sent (some may be absent).
+
+    The openai profile sends JSON, as auth.openai.com expects; any other client sends the
+    standard form encoding (RFC 6749 section 6).
+    """
+    import httpx2
+
+    from loginkit.core._redact import sanitize_url_for_logging
+    from loginkit.oauth._errors import parse_token_endpoint_error
+    from loginkit.oauth._http import HttpClientSetupFailure, build_client
+    from loginkit.oauth._token import describe_transport_error
+
+    url, client_id = refresh_endpoint(id_token)
+    if client_id != OPENAI_CLIENT_ID and not os.environ.get("CODEX_REFRESH_TOKEN_URL_OVERRIDE"):
+        # A generic provider's token endpoint is wherever its discovery document says.
+        from loginkit.oauth._discovery import fetch_metadata
+
+        issuer = url.removesuffix("/oauth/token")
+        discovered = (fetch_metadata(issuer, timeouts, client) or {}).get("token_endpoint")
+        url = discovered if isinstance(discovered, str) else url
+    endpoint = sanitize_url_for_logging(url)
+    headers = {"User-Agent": "loginkit"}
+    if client_id == OPENAI_CLIENT_ID:
+        headers["originator"] = DEFAULT_ORIGINATOR
+        headers["Content-Type"] = "application/json"
+        body = json.dumps(
+            {"client_id": client_id, "grant_type": "refresh_token", "refresh_token": refresh_token}
+        ).encode()
+    else:
+        from loginkit.oauth._token import form_body
+
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        body = form_body(
+            [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", client_id),
+            ]
+        )
+    log_event(logger, logging.INFO, "refreshing access token", endpoint=endpoint)
+    try:
+        owned = client is None
+        http = client if client is not None else build_client(timeouts)
+    except HttpClientSetupFailure as exc:
+        raise RefreshError(
+            f"Failed to refresh token: {exc}", permanent=False, reason="transient"
+        ) from None
+    try:
+        response = http.post(url, content=body, headers=headers)
+        text = response.read().decode("utf-8", errors="replace")
+    except httpx2.HTTPError as exc:
+        description = describe_transport_error(exc)
+        log_event(logger, logging.ERROR, "token refresh transport failure", error=description)
+        raise RefreshError(
+            f"Failed to refresh token: {description} (endpoint: {endpoint})",
+            permanent=False,
+            reason="transient",
+        ) from None
+    finally:
+        if owned:
+            http.close()
+    status = response.status_code
+    if 200 <= status < 300:
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            raise RefreshError(
+                "Failed to refresh token: the token endpoint sent a response that is not JSON",
+                permanent=False,
+                reason="transient",
+            )
+        log_event(logger, logging.INFO, "access token refreshed", status=status)
+        return {
+            k: v
+            for k in ("id_token", "access_token", "refresh_token")
+            if isinstance(v := payload.get(k), str) and v
+        }
+    detail = parse_token_endpoint_error(text)
+    log_event(
+        logger,
+        logging.ERROR,
+        "token refresh rejected",
+        status=status,
+        error_code=scrub(detail.error_code or "unknown", [refresh_token]),
+        error_message=scrub(detail.error_message or "unknown", [refresh_token]),
+    )
+    invalid_grant = status == 400 and detail.error_code == "invalid_grant"
+    if status == 401 or invalid_grant:
+        raise _permanent_from(text)
+    message = scrub(detail.error_message or detail.display or "Unknown error", [refresh_token])
+    raise RefreshError(
+        f"Failed to refresh token: {status}: {message}", permanent=False, reason="transient"
+    )
