@@ -24,8 +24,8 @@ _EXPORTS = {
     "run_login_server_with_progress": "loginkit.signin._browser",
     "start_login_server": "loginkit.signin._browser",
     "LoginPhase": "loginkit.core._phases",
-    "LoginFailurePhase": "loginkit.core._phases",
-    "LoginFailureCategory": "loginkit.core._phases",
+    "LoginFailurePhase": "loginkit.core._categories",
+    "LoginFailureCategory": "loginkit.core._categories",
     "ProgressSink": "loginkit.core._phases",
     "LoginkitError": "loginkit.core._exceptions",
     "LoginError": "loginkit.core._exceptions",
@@ -39,7 +39,7 @@ _EXPORTS = {
     "Timeouts": "loginkit.core._limits",
     "ServerLimits": "loginkit.core._limits",
     "install_login_log": "loginkit.core._log",
-    "TokenExchangeError": "loginkit.oauth._errors",
+    "TokenExchangeError": "loginkit.core._exceptions",
     "get_access_token": "loginkit.store._credentials",
     "aget_access_token": "loginkit.store._credentials",
     "login_status": "loginkit.store._credentials",
@@ -49,12 +49,12 @@ _EXPORTS = {
     "logout": "loginkit.store._credentials",
     "alogout": "loginkit.store._credentials",
     "load_auth": "loginkit.store._credentials",
-    "NotLoggedInError": "loginkit.store._credentials",
+    "NotLoggedInError": "loginkit.core._exceptions",
     "LoginStatus": "loginkit.store._credentials",
-    "RefreshError": "loginkit.store._refresh",
+    "RefreshError": "loginkit.core._exceptions",
     "DeviceLoginOptions": "loginkit.signin._device",
     "DeviceCode": "loginkit.signin._device",
-    "DeviceLoginError": "loginkit.signin._device",
+    "DeviceLoginError": "loginkit.core._exceptions",
     "request_device_code": "loginkit.signin._device",
     "complete_device_code_login": "loginkit.signin._device",
     "run_device_code_login": "loginkit.signin._device",
@@ -121,17 +121,21 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from loginkit.core._exceptions import CredentialStoreError, ErrorKind, LoginError, LoginkitError
+    from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
+    from loginkit.core._exceptions import (
+        CredentialStoreError,
+        DeviceLoginError,
+        ErrorKind,
+        LoginError,
+        LoginkitError,
+        NotLoggedInError,
+        RefreshError,
+        TokenExchangeError,
+    )
     from loginkit.core._limits import ServerLimits, Timeouts
     from loginkit.core._log import install_login_log
-    from loginkit.core._phases import (
-        LoginFailureCategory,
-        LoginFailurePhase,
-        LoginPhase,
-        ProgressSink,
-    )
+    from loginkit.core._phases import LoginPhase, ProgressSink
     from loginkit.core._profiles import OPENAI, Profile
-    from loginkit.oauth._errors import TokenExchangeError
     from loginkit.signin._browser import (
         LoginServer,
         ServerOptions,
@@ -142,7 +146,6 @@ if TYPE_CHECKING:
     )
     from loginkit.signin._device import (
         DeviceCode,
-        DeviceLoginError,
         DeviceLoginOptions,
         arun_device_code_login,
         complete_device_code_login,
@@ -152,7 +155,6 @@ if TYPE_CHECKING:
     from loginkit.store._authfile import AuthDotJson
     from loginkit.store._credentials import (
         LoginStatus,
-        NotLoggedInError,
         aget_access_token,
         alogin_status,
         alogin_with_api_key,
@@ -164,4 +166,3 @@ if TYPE_CHECKING:
         logout,
     )
     from loginkit.store._home import AuthCredentialsStoreMode, find_codex_home
-    from loginkit.store._refresh import RefreshError

@@ -21,7 +21,7 @@ from support.browser import complete_login
 from support.fault_proxy import FaultProxy, fault_proxy
 from support.provider import Provider
 
-from loginkit import LoginFailureCategory, LoginFailurePhase
+from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
 from loginkit.core._limits import Timeouts
 from loginkit.core._profiles import OPENAI
 

@@ -94,7 +94,7 @@ def test_a_running_loginkit_login_yields_to_codex_login(codex: Path, home: Path)
     assert not (home / "auth.json").exists()
     assert not [p.name for p in home.iterdir() if p.name.startswith(".auth")], "no temp files"
     log = (home / "log" / "codex-login.log").read_text()
-    assert "INFO loginkit.loopback._server: login cancelled by a newer login server\n" in log
+    assert "INFO loginkit.server: login cancelled by a newer login server\n" in log
     assert "login run finished outcome=failure kind=interrupted" in log
     # Both programs append to the same login log in the shared home.
     assert "INFO codex_cli::login: starting browser login flow\n" in log

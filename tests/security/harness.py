@@ -23,10 +23,11 @@ from support.cli_runner import spawn
 from support.fault_proxy import FaultProxy, fault_proxy
 from unit.fake_issuer import OPENAI_CLIENT_ID, FakeIssuer, make_jwt, running_fake_issuer
 
-from loginkit import LoginError, LoginPhase, LoginServer, ServerOptions
+from loginkit import LoginServer, ServerOptions
 from loginkit import run_login_server_with_progress as _start
+from loginkit.core._exceptions import LoginError
 from loginkit.core._limits import Timeouts
-from loginkit.core._phases import Failed
+from loginkit.core._phases import Failed, LoginPhase
 
 
 def random_token(prefix: str = "") -> str:

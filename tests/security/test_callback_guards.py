@@ -18,7 +18,8 @@ import pytest
 from playwright.sync_api import Browser
 from support.browser import open_url
 
-from loginkit import LoginFailureCategory, LoginPhase
+from loginkit.core._categories import LoginFailureCategory
+from loginkit.core._phases import LoginPhase
 
 from .harness import Issuer, Raw, Run, exchange, start
 

@@ -17,7 +17,8 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loginkit import LoginFailureCategory, LoginPhase
+from loginkit.core._categories import LoginFailureCategory
+from loginkit.core._phases import LoginPhase
 from loginkit.loopback._callback import (
     CallbackContext,
     Exchange,

@@ -22,7 +22,7 @@ from support.browser import complete_login, launch_browser, open_url
 from support.net import ipv6_loopback_available
 from support.provider import Provider
 
-from loginkit import LoginPhase
+from loginkit.core._phases import LoginPhase
 
 from .harness import Issuer, cli_command, exchange, spawn_cli, start
 

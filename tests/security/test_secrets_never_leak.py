@@ -28,11 +28,14 @@ from typing import Any
 import pytest
 
 import loginkit.signin._browser as flow
-from loginkit import LoginError, LoginFailureCategory, LoginPhase, ServerOptions
+from loginkit import ServerOptions
 from loginkit import run_login_server_with_progress as start_library_run
-from loginkit.cli._main import browser_login
+from loginkit.cli._login import browser_login
+from loginkit.core._categories import LoginFailureCategory
+from loginkit.core._exceptions import LoginError
 from loginkit.core._limits import Timeouts
 from loginkit.core._log import install_login_log
+from loginkit.core._phases import LoginPhase
 from loginkit.core._profiles import profile_for
 from loginkit.oauth._pkce import PkceCodes
 

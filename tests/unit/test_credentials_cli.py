@@ -18,16 +18,19 @@ from syrupy.assertion import SnapshotAssertion
 
 from loginkit.cli._credentials import status_lines
 from loginkit.cli._device import device_prompt, use_color
-from loginkit.core._device_phases import (
-    DeviceEvent,
-    DeviceFailed,
+from loginkit.core._categories import (
     DeviceFailureCategory,
     DeviceFailurePhase,
+    LoginFailureCategory,
+)
+from loginkit.core._phases import (
+    Failed,
+    LoginPhase,
+    PersistingCredentials,
     PollingForApproval,
     PollRetrying,
     RequestingDeviceCode,
 )
-from loginkit.core._phases import LoginFailureCategory, PersistingCredentials
 from loginkit.core._profiles import OPENAI, generic_profile
 from loginkit.store._credentials import LoginStatus, mask_api_key
 
@@ -265,13 +268,13 @@ def test_device_failure_blocks(
     message: str,
     snapshot: SnapshotAssertion,
 ) -> None:
-    block = str(DeviceFailed(phase, category, message))
+    block = str(Failed(phase, category, message))
     assert block.splitlines()[3] == f"Details: {category.value} - {message}"
     assert block == snapshot(extension_class=TextSnapshot, name=f"device_failed_{category.value}")
 
 
 def test_device_phase_texts(snapshot: SnapshotAssertion) -> None:
-    phases: list[DeviceEvent] = [
+    phases: list[LoginPhase] = [
         RequestingDeviceCode(),
         PollingForApproval(1),
         PollingForApproval(2),

@@ -16,16 +16,15 @@ from typing import Any
 
 import pytest
 
-from loginkit.core._device_phases import (
-    DeviceFailed,
+from loginkit.core._categories import (
     DeviceFailureCategory,
     DeviceFailurePhase,
-    PollRetrying,
+    LoginFailureCategory,
 )
+from loginkit.core._exceptions import DeviceLoginError
 from loginkit.core._limits import Timeouts
-from loginkit.core._phases import LoginFailureCategory, Succeeded
+from loginkit.core._phases import Failed, PollRetrying, Succeeded
 from loginkit.signin._device import (
-    DeviceLoginError,
     DeviceLoginOptions,
     _interval,
     complete_device_code_login,
@@ -242,7 +241,7 @@ def test_usercode_failures(
     assert info.value.failure.category is category
     assert str(info.value).startswith(message)
     assert info.value.not_enabled is (status == 404)
-    assert isinstance(events[-1], DeviceFailed)
+    assert isinstance(events[-1], Failed)
 
 
 def test_exchange_and_workspace_failures(home: Path, device_server: DeviceServer) -> None:

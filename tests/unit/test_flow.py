@@ -20,18 +20,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from joserfc.jwk import RSAKey
 
-from loginkit import (
-    ErrorKind,
-    LoginError,
-    LoginFailureCategory,
-    LoginFailurePhase,
-    LoginPhase,
-    ServerOptions,
-    run_login_server_with_progress,
-    start_login_server,
-)
+from loginkit import ServerOptions, run_login_server_with_progress, start_login_server
+from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
+from loginkit.core._exceptions import ErrorKind, LoginError
 from loginkit.core._limits import ServerLimits, Timeouts
 from loginkit.core._log import LoginLog
+from loginkit.core._phases import LoginPhase
 from loginkit.oauth._idtoken import decode_jwt_payload
 from loginkit.oauth._pkce import challenge_for
 

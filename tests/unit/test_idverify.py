@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
-from loginkit.oauth._idverify import LEEWAY, IdTokenRejected, verify_id_token
+from loginkit.core._exceptions import IdTokenRejected
+from loginkit.oauth._idverify import LEEWAY, verify_id_token
 
 from .fake_issuer import KID, OPENAI_CLIENT_ID, b64url, make_jwt, public_jwks
 

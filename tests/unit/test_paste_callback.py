@@ -24,7 +24,7 @@ import pytest
 from support.cli_runner import env_for
 from syrupy.assertion import SnapshotAssertion
 
-from loginkit.cli._main import pasted_callback_target
+from loginkit.loopback._paste import pasted_callback_target
 
 from .fake_issuer import FakeIssuer
 from .helpers import http_get

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
+from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
 from loginkit.core._phases import (
     ALL_PHASES,
     BindingLocalServer,
@@ -19,8 +20,6 @@ from loginkit.core._phases import (
     ExchangingToken,
     Failed,
     LocalServerBound,
-    LoginFailureCategory,
-    LoginFailurePhase,
     LoginPhase,
     OpeningBrowser,
     PersistingCredentials,

@@ -9,13 +9,13 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from loginkit.core._exceptions import RefreshError
 from loginkit.core._limits import Timeouts
 from loginkit.store._refresh import (
     EXHAUSTED,
     EXPIRED,
     OTHER,
     REVOKED,
-    RefreshError,
     forget_failure,
     needs_refresh,
     refresh_endpoint,

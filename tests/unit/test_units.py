@@ -14,26 +14,30 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from loginkit.core._exceptions import CodexHomeError, CredentialStoreError, ErrorKind
+from loginkit.core._categories import LoginFailureCategory
+from loginkit.core._exceptions import (
+    CodexHomeError,
+    CredentialStoreError,
+    EndpointRejectedError,
+    ErrorKind,
+    HttpClientSetupError,
+    HttpClientSetupFailure,
+    JwtFormatError,
+    ResponseMalformedError,
+    TokenEndpointErrorDetail,
+    TransportError,
+    status_text,
+)
 from loginkit.core._log import LoginLogFormatter, install_login_log, log_event
 from loginkit.core._pages import error_page, html_escape, success_page
-from loginkit.core._phases import CallbackReceived, Failed, LoginFailureCategory
+from loginkit.core._phases import CallbackReceived, Failed
 from loginkit.core._profiles import OPENAI, generic_profile, profile_for
 from loginkit.core._redact import sanitize_url_for_logging, scrub, strip_urls
 from loginkit.loopback._callback import CallbackContext, Exchange, Finish, Reply, Request, decide
 from loginkit.oauth._authorize import build_authorize_url
-from loginkit.oauth._errors import (
-    EndpointRejectedError,
-    HttpClientSetupError,
-    ResponseMalformedError,
-    TokenEndpointErrorDetail,
-    TransportError,
-    parse_token_endpoint_error,
-    status_text,
-)
-from loginkit.oauth._http import HttpClientSetupFailure, build_ssl_context, load_pem_certificates
+from loginkit.oauth._errors import parse_token_endpoint_error
+from loginkit.oauth._http import build_ssl_context, load_pem_certificates
 from loginkit.oauth._idtoken import (
-    JwtFormatError,
     decode_jwt_payload,
     jwt_auth_claims,
     parse_id_token,
@@ -596,7 +600,7 @@ def test_log_formatter_without_fields() -> None:
 
 
 def test_failed_event_fields_are_json_ready() -> None:
-    from loginkit.core._phases import LoginFailurePhase
+    from loginkit.core._categories import LoginFailurePhase
 
     fields = Failed(
         LoginFailurePhase.OPEN_BROWSER, LoginFailureCategory.BROWSER_LAUNCH_FAILED, "m"

@@ -10,7 +10,7 @@ import argparse
 import sys
 import time
 
-from loginkit.cli._main import EXIT_FAILURE, EXIT_OK, context_or_exit
+from loginkit.cli._context import EXIT_FAILURE, EXIT_OK, context_or_exit
 from loginkit.core._profiles import OPENAI
 
 #: ``loginkit login status`` exit codes.
@@ -159,9 +159,9 @@ def run_token(args: argparse.Namespace) -> int:
     ctx = context_or_exit(args)
     if isinstance(ctx, int):
         return ctx
-    from loginkit.core._exceptions import LoginkitError
+    from loginkit.core._exceptions import LoginkitError, NotLoggedInError
     from loginkit.core._log import install_login_log
-    from loginkit.store._credentials import NotLoggedInError, get_access_token
+    from loginkit.store._credentials import get_access_token
 
     # A refresh is logged; a home that does not exist has nothing to refresh and stays absent.
     log = (

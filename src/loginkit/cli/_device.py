@@ -15,15 +15,16 @@ import threading
 from typing import TextIO
 
 from loginkit import __version__
-from loginkit.cli._main import (
+from loginkit.cli._context import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_OK,
     SUCCESS_MESSAGE,
-    browser_login,
     context_or_exit,
 )
-from loginkit.core._device_phases import DeviceEvent, DeviceFailed, DeviceFailureCategory
+from loginkit.cli._login import browser_login
+from loginkit.core._categories import DeviceFailureCategory
+from loginkit.core._phases import Failed, LoginPhase
 from loginkit.core._profiles import Profile
 
 GRAY, BLUE, RESET = "\x1b[90m", "\x1b[94m", "\x1b[0m"
@@ -68,16 +69,16 @@ class DevicePrinter:
         self.profile = profile
         self.auto = auto
         self.json_mode = json_mode
-        self.shown: list[DeviceFailed] = []
+        self.shown: list[Failed] = []
         self._lock = threading.Lock()
 
-    def __call__(self, phase: DeviceEvent) -> None:
+    def __call__(self, phase: LoginPhase) -> None:
         with self._lock:
             if self.json_mode:
                 record = {"type": "progress", "phase": phase.id, "text": phase.render(self.profile)}
                 print(json.dumps({**record, **phase.fields()}), flush=True)
                 return
-            if isinstance(phase, DeviceFailed):
+            if isinstance(phase, Failed):
                 if self.auto and phase.category is DeviceFailureCategory.DEVICE_CODE_UNAVAILABLE:
                     return  # the fallback notice says it instead
                 self.shown.append(phase)
@@ -86,10 +87,10 @@ class DevicePrinter:
 
 
 def run_device_login(args: argparse.Namespace) -> int:
+    from loginkit.core._exceptions import DeviceLoginError
     from loginkit.core._log import install_login_log, log_event
     from loginkit.signin._browser import ServerOptions
     from loginkit.signin._device import (
-        DeviceLoginError,
         DeviceLoginOptions,
         complete_device_code_login,
         request_device_code,

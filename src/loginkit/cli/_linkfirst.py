@@ -136,7 +136,8 @@ def fast_login(argv: list[str]) -> int | None:
         # Ctrl-C while the rest of loginkit was still loading (once the run is going, the CLI
         # handles it): nothing to undo but the port; the same block as the full CLI's.
         ready.close()
-        from loginkit.core._phases import Failed, LoginFailureCategory, LoginFailurePhase
+        from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
+        from loginkit.core._phases import Failed
 
         interrupted = Failed(
             LoginFailurePhase.WAIT_FOR_CALLBACK,

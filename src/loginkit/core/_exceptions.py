@@ -1,14 +1,38 @@
-"""The exception hierarchy: one root, and leaves that say what happened.
+"""Every exception loginkit raises on purpose, in one tree. Messages never contain a secret.
+
+    LoginkitError
+    ├── LoginError                  a sign-in did not complete (kind, failure event)
+    │   └── DeviceLoginError        ... a device-code sign-in (not_enabled: fall back)
+    ├── TokenExchangeError          a provider endpoint failed (category says how)
+    │   ├── HttpClientSetupError    the HTTP client could not be built (bad CA bundle)
+    │   ├── TransportError          timeout / connect / other transport failure
+    │   ├── EndpointRejectedError   a non-2xx answer, with the parsed OAuth error body
+    │   └── ResponseMalformedError  a 2xx answer that is not what the protocol says
+    ├── IdTokenRejected             the id_token failed verification
+    ├── JwtFormatError              not a JWT at all (also a ValueError)
+    ├── HttpClientSetupFailure      the CA bundle or proxy settings are unusable
+    ├── CredentialStoreError        credentials could not be read, written or removed
+    │   └── KeyringUnavailableError no usable OS keyring
+    ├── NotLoggedInError            nothing stored
+    ├── RefreshError                the access token could not be refreshed (permanent?)
+    ├── CodexHomeError              the home directory is unusable
+    └── ConfigError                 config.toml is unreadable or invalid
 
 What a failure *is* (its category) is a property of the error, never a string match: a
-:class:`LoginError` carries the :class:`~loginkit.core._phases.LoginPhase.Failed` event that reported
-it, when one was emitted, so a UI can tell whether the person has already seen it.
+:class:`LoginError` carries the :class:`~loginkit.core._phases.Failed` event that reported it,
+when one was emitted, so a UI can tell whether the person has already seen it; a
+:class:`TokenExchangeError` knows its :class:`~loginkit.core._categories.LoginFailureCategory`,
+classified when it is built from the HTTP library's exception type.
 """
 
 from __future__ import annotations
 
 import enum
+import http
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from loginkit.core._categories import DeviceFailureCategory, LoginFailureCategory
 
 if TYPE_CHECKING:
     from loginkit.core._phases import Failed
@@ -50,9 +74,164 @@ class LoginError(LoginkitError):
         return self.message
 
 
+class DeviceLoginError(LoginError):
+    """A device-code sign-in failed; ``failure`` is the event that reported it (always set).
+
+    ``not_enabled`` says the server has no device sign-in, the one failure after which falling
+    back to the browser makes sense.
+    """
+
+    failure: Failed
+
+    def __init__(self, failure: Failed, kind: ErrorKind = ErrorKind.OTHER) -> None:
+        super().__init__(failure.message, kind=kind, failure=failure)
+
+    @property
+    def not_enabled(self) -> bool:
+        return self.failure.category is DeviceFailureCategory.DEVICE_CODE_UNAVAILABLE
+
+
+@dataclass(frozen=True)
+class TokenEndpointErrorDetail:
+    """What an error body said. ``error_code``/``error_message`` come from parsed JSON only.
+
+    ``display`` may be the raw body when it was not JSON: fit to show a person, not to log.
+    """
+
+    error_code: str | None
+    error_message: str | None
+    display: str
+
+    @property
+    def from_json(self) -> bool:
+        return self.error_code is not None or self.error_message is not None
+
+    def __str__(self) -> str:
+        return self.display
+
+
+def status_text(status: int) -> str:
+    """``403 Forbidden``, the way the seed's HTTP library prints a status."""
+    try:
+        return f"{status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} <unknown status code>"
+
+
+class TokenExchangeError(LoginkitError):
+    """The authorization-code exchange failed. ``category`` says how, for UIs and support."""
+
+    category: LoginFailureCategory = LoginFailureCategory.TOKEN_EXCHANGE_REQUEST
+
+    def __init__(self, message: str, *, endpoint: str) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+
+    @property
+    def failure_category(self) -> LoginFailureCategory:
+        return self.category
+
+
+class HttpClientSetupError(TokenExchangeError):
+    """The HTTP client could not be built (typically a bad custom CA bundle)."""
+
+    def __init__(self, *, endpoint: str, message: str) -> None:
+        super().__init__(
+            f"failed to prepare HTTP client for {endpoint}: {message}", endpoint=endpoint
+        )
+        self.detail = message
+
+
+class TransportError(TokenExchangeError):
+    """No usable response: timeout, refused connection, TLS or proxy failure, reset, and so on.
+
+    ``description`` keeps the whole cause chain (TLS and proxy detail live there) with URLs removed.
+    """
+
+    def __init__(self, *, endpoint: str, description: str, category: LoginFailureCategory) -> None:
+        super().__init__(f"{description} (endpoint: {endpoint})", endpoint=endpoint)
+        self.description = description
+        self.category = category
+
+    @property
+    def is_timeout(self) -> bool:
+        return self.category is LoginFailureCategory.TOKEN_EXCHANGE_TIMEOUT
+
+    @property
+    def is_connect(self) -> bool:
+        return self.category is LoginFailureCategory.TOKEN_EXCHANGE_CONNECT
+
+
+class EndpointRejectedError(TokenExchangeError):
+    """The token endpoint answered with a non-2xx status; ``detail`` is its parsed error body."""
+
+    category = LoginFailureCategory.TOKEN_ENDPOINT_REJECTED
+
+    def __init__(self, *, endpoint: str, status: int, detail: TokenEndpointErrorDetail) -> None:
+        super().__init__(
+            f"token endpoint returned status {status_text(status)} from {endpoint}: {detail}",
+            endpoint=endpoint,
+        )
+        self.status = status
+        self.detail = detail
+
+
+class ResponseMalformedError(TokenExchangeError):
+    """A 2xx answer that is not the expected token JSON."""
+
+    category = LoginFailureCategory.TOKEN_RESPONSE_MALFORMED
+
+    def __init__(self, *, endpoint: str, reason: str, what: str = "token response") -> None:
+        super().__init__(f"{what} from {endpoint} could not be parsed: {reason}", endpoint=endpoint)
+        self.reason = reason
+
+
+class IdTokenRejected(LoginkitError):
+    """The id_token failed verification. ``reason`` says which check; no token text."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"id_token verification failed: {reason}")
+        self.reason = reason
+
+
+class JwtFormatError(LoginkitError, ValueError):
+    """The value is not a three-part JWT with a base64url JSON object as payload."""
+
+
+class HttpClientSetupFailure(LoginkitError):
+    """The client could not be built; the message is the spec's text, ending with the hint."""
+
+
 class CredentialStoreError(LoginkitError):
     """Credentials could not be read, written or removed; the message says which and where."""
 
 
+class KeyringUnavailableError(CredentialStoreError):
+    """No usable OS keyring (no Secret Service, locked, or only an insecure backend)."""
+
+
+class NotLoggedInError(LoginkitError):
+    """There are no stored credentials."""
+
+
+class RefreshError(LoginkitError):
+    """The access token could not be refreshed.
+
+    ``permanent`` failures need a new sign-in (the message says so); transient ones (network,
+    5xx) may succeed on a later try. ``reason`` is a stable id: expired, exhausted, revoked,
+    other, or transient.
+    """
+
+    def __init__(self, message: str, *, permanent: bool, reason: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.reason = reason
+
+
 class CodexHomeError(LoginkitError):
     """``CODEX_HOME`` points somewhere unusable (missing, or not a directory)."""
+
+
+class ConfigError(LoginkitError):
+    """config.toml could not be read or holds a value loginkit cannot use."""

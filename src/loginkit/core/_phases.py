@@ -1,7 +1,8 @@
-"""Progress and failure vocabulary for a sign-in, and its default text.
+"""Progress vocabulary for every sign-in (browser and device code), and its default text.
 
-This module describes what happened in a sign-in in a UI-neutral form: phases a run goes through and
-a closed set of failure categories with stable ids. The server emits these values; the CLI, a TUI,
+This module describes what happened in a sign-in in a UI-neutral form: phases a run goes through,
+one ``Failed`` for every failure of either flow (its categories live in
+:mod:`loginkit.core._categories`), and the one emitter that delivers them. The server emits these values; the CLI, a TUI,
 an IDE or a ``--json`` consumer decides how to show them. Callback events only say whether sensitive
 fields were present or valid, never their values.
 
@@ -11,14 +12,27 @@ the same sentence with another profile's app name, commands and help URL.
 
 from __future__ import annotations
 
-import enum
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from loginkit.core._categories import (
+    AnyCategory,
+    DeviceFailurePhase,
+    FailurePhase,
+    LoginFailureCategory,
+    LoginFailurePhase,
+    failure_block,
+)
+from loginkit.core._log import log_event
 from loginkit.core._profiles import OPENAI, Profile
 
 __all__ = [
+    "ALL_PHASES",
+    "Emitter",
+    "Failed",
     "LoginFailureCategory",
     "LoginFailurePhase",
     "LoginPhase",
@@ -26,211 +40,9 @@ __all__ = [
 ]
 
 
-def _words(text: str, profile: Profile) -> str:
-    return (
-        text.replace("{app}", profile.app_name)
-        .replace("{login}", profile.login_command)
-        .replace("{device}", profile.device_login_command)
-    )
-
-
-class LoginFailurePhase(enum.Enum):
-    """Where in the flow a failure happened, independent of what kind of failure it was.
-
-    A token exchange can fail because the server said no or because the network was down; both are
-    ``EXCHANGE_TOKEN`` but carry different categories. The value is a stable snake_case id.
-    """
-
-    BIND_LOCAL_SERVER = "bind_local_server"
-    OPEN_BROWSER = "open_browser"
-    WAIT_FOR_CALLBACK = "wait_for_callback"
-    VALIDATE_CALLBACK = "validate_callback"
-    EXCHANGE_TOKEN = "exchange_token"
-    PERSIST_CREDENTIALS = "persist_credentials"
-    REDIRECT_BACK_TO_CODEX = "redirect_back_to_codex"
-
-    def text(self, profile: Profile = OPENAI) -> str:
-        """The clause that completes "... couldn't finish signing in while {text}"."""
-        return _words(_FAILURE_PHASE_TEXT[self], profile)
-
-    def __str__(self) -> str:
-        return self.text()
-
-
-_FAILURE_PHASE_TEXT = {
-    LoginFailurePhase.BIND_LOCAL_SERVER: "binding local callback server",
-    LoginFailurePhase.OPEN_BROWSER: "opening browser",
-    LoginFailurePhase.WAIT_FOR_CALLBACK: "waiting for OAuth callback",
-    LoginFailurePhase.VALIDATE_CALLBACK: "validating OAuth callback",
-    LoginFailurePhase.EXCHANGE_TOKEN: "exchanging authorization code for tokens",
-    LoginFailurePhase.PERSIST_CREDENTIALS: "saving credentials locally",
-    LoginFailurePhase.REDIRECT_BACK_TO_CODEX: "redirecting back to {app}",
-}
-
-
-#: (title, help) of every failure category, of every flow; the device flow adds its own.
-CATEGORY_TEXT: dict[enum.Enum, tuple[str, str]] = {}
-
-
-class CategoryWords:
-    """What every failure-category enum offers: the stable id, and its title and one-line hint in
-    a profile's words. Mixed into ``enum.Enum``s whose value is the id; texts live in
-    :data:`CATEGORY_TEXT`."""
-
-    value: str
-
-    @property
-    def id(self) -> str:
-        return self.value
-
-    @property
-    def title(self) -> str:
-        """Short headline, with the ``openai`` profile's words."""
-        return self.title_for(OPENAI)
-
-    @property
-    def help(self) -> str:
-        """One concrete recovery hint, with the ``openai`` profile's words."""
-        return self.help_for(OPENAI)
-
-    def title_for(self, profile: Profile) -> str:
-        return _words(CATEGORY_TEXT[self][0], profile)  # type: ignore[index]
-
-    def help_for(self, profile: Profile) -> str:
-        return _words(CATEGORY_TEXT[self][1], profile)  # type: ignore[index]
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class LoginFailureCategory(CategoryWords, enum.Enum):
-    """Stable failure buckets for people and support: the value is the id shown after "Details:".
-
-    Categories are coarser than root causes on purpose; a caller must not assume one category means
-    exactly one cause (the message and the login log carry the detail).
-    """
-
-    LOCAL_SERVER_UNAVAILABLE = "local_server_unavailable"
-    BROWSER_LAUNCH_FAILED = "browser_launch_failed"
-    LOGIN_CANCELLED = "login_cancelled"
-    CALLBACK_STATE_MISMATCH = "callback_state_mismatch"
-    PROVIDER_CALLBACK_ERROR = "provider_callback_error"
-    MISSING_AUTHORIZATION_CODE = "missing_authorization_code"
-    TOKEN_EXCHANGE_TIMEOUT = "token_exchange_timeout"
-    TOKEN_EXCHANGE_CONNECT = "token_exchange_connect"
-    TOKEN_EXCHANGE_REQUEST = "token_exchange_request"
-    TOKEN_ENDPOINT_REJECTED = "token_endpoint_rejected"
-    TOKEN_RESPONSE_MALFORMED = "token_response_malformed"
-    WORKSPACE_RESTRICTION = "workspace_restriction"
-    PERSIST_FAILED = "persist_failed"
-    REDIRECT_FAILED = "redirect_failed"
-    #: Not in the seed: the OS refuses the port itself (EACCES, e.g. Windows' excluded port ranges
-    #: or a privileged port). The seed reported it as ``local_server_unavailable``, whose hint blames
-    #: "another process", which sends people looking for a process that does not exist.
-    LOCAL_PORT_FORBIDDEN = "local_port_forbidden"
-    #: Not in the seed (spec 16.18): the id_token failed verification (signature against the
-    #: provider's published keys, ``iss``, ``aud``, ``exp``, ``iat``). The seed trusted its claims
-    #: unchecked.
-    ID_TOKEN_INVALID = "id_token_invalid"
-
-
-_NETWORK_HELP = "Check your network, proxy, or custom CA setup, then try again."
-CATEGORY_TEXT.update(
-    {
-        LoginFailureCategory.LOCAL_SERVER_UNAVAILABLE: (
-            "Couldn't start local sign-in",
-            "Retry in a moment. If it keeps happening, another process may be holding the local"
-            " callback port.",
-        ),
-        LoginFailureCategory.BROWSER_LAUNCH_FAILED: (
-            "Couldn't open your browser",
-            "Use the sign-in link printed above, or run `{device}` on a remote machine.",
-        ),
-        LoginFailureCategory.LOGIN_CANCELLED: (
-            "Sign-in was cancelled",
-            "Run `{login}` to try again.",
-        ),
-        LoginFailureCategory.CALLBACK_STATE_MISMATCH: (
-            "Couldn't verify this sign-in attempt",
-            "Retry sign-in from the same terminal, and avoid reusing an old browser tab.",
-        ),
-        LoginFailureCategory.PROVIDER_CALLBACK_ERROR: (
-            "The sign-in page reported a problem",
-            "Try again, switch accounts, or contact your workspace admin if access is restricted.",
-        ),
-        LoginFailureCategory.MISSING_AUTHORIZATION_CODE: (
-            "Didn't get a sign-in code back",
-            "Try again. If it keeps happening, restart the login flow from {app}.",
-        ),
-        LoginFailureCategory.TOKEN_EXCHANGE_TIMEOUT: (
-            "The auth server took too long to respond",
-            "Check your network connection or proxy, then try again.",
-        ),
-        LoginFailureCategory.TOKEN_EXCHANGE_CONNECT: (
-            "Couldn't reach the auth server",
-            _NETWORK_HELP,
-        ),
-        LoginFailureCategory.TOKEN_EXCHANGE_REQUEST: (
-            "Couldn't reach the auth server",
-            _NETWORK_HELP,
-        ),
-        LoginFailureCategory.TOKEN_ENDPOINT_REJECTED: (
-            "The auth server rejected the sign-in",
-            "Try again. If this repeats, your account or workspace may not be allowed to use {app}.",
-        ),
-        LoginFailureCategory.TOKEN_RESPONSE_MALFORMED: (
-            "The auth server sent an unexpected response",
-            "Try again. If this repeats, contact support with the details below.",
-        ),
-        LoginFailureCategory.WORKSPACE_RESTRICTION: (
-            "This account can't be used here",
-            "Switch to an allowed account or contact your workspace admin.",
-        ),
-        LoginFailureCategory.PERSIST_FAILED: (
-            "Couldn't save your {app} credentials",
-            "Check permissions for your {app} home directory, then try again.",
-        ),
-        LoginFailureCategory.REDIRECT_FAILED: (
-            "Couldn't return to {app} after sign-in",
-            "Return to {app} and retry sign-in.",
-        ),
-        LoginFailureCategory.LOCAL_PORT_FORBIDDEN: (
-            "Couldn't start local sign-in",
-            "The operating system does not allow listening on this port. Sign in with another port"
-            " (`--port`), or remove it from the reserved port range.",
-        ),
-        LoginFailureCategory.ID_TOKEN_INVALID: (
-            "Couldn't verify your sign-in",
-            "Check that this computer's clock is set correctly, then run `{login}` again.",
-        ),
-    }
-)
-
-
-def failure_block(
-    profile: Profile,
-    *,
-    title: str,
-    where: str,
-    help: str,
-    category_id: str,
-    message: str,
-    how: str = "",
-) -> str:
-    """The four-line failure block every flow prints: title, what/where/fix, help URL, details.
-
-    ``how`` names the sign-in method when it is not the browser (" with a device code").
-    """
-    return (
-        f"{title}\n"
-        f"{profile.app_name} couldn't finish signing in{how} while {where}. {help}\n"
-        f"Help: {profile.help_url}\n"
-        f"Details: {category_id} - {message}"
-    )
-
-
 class LoginPhase:
-    """A milestone of one browser sign-in; the subclasses below are the ten phases.
+    """A milestone of one sign-in: the ten browser phases below (``Failed`` among them, shared by
+    both flows), and the device-code steps after them.
 
     This is a flow contract, not a UI contract: callers decide which phases to show
     (:meth:`is_user_visible` is the CLI's choice). Match on the subclasses, e.g.
@@ -405,17 +217,24 @@ class Succeeded(LoginPhase):
 class Failed(LoginPhase):
     """A failure: where it happened, its stable category, and a message with no secret in it.
 
-    Not every ``Failed`` ends the run: a state mismatch or a browser that would not open leave the
-    server waiting. The run's final error says whether its own failure was already emitted.
+    The one failure event of both flows: a :class:`DeviceFailurePhase` marks a device-code
+    sign-in, and the block then says so. Not every ``Failed`` ends the run: a state mismatch or a
+    browser that would not open leave the server waiting. The run's final error says whether its
+    own failure was already emitted.
     """
 
-    phase: LoginFailurePhase
-    category: LoginFailureCategory
+    phase: FailurePhase
+    category: AnyCategory
     message: str
     id: ClassVar[str] = "failed"
 
     def is_user_visible(self) -> bool:
         return True
+
+    @property
+    def device(self) -> bool:
+        """Whether this failure ended (or interrupted) a device-code sign-in."""
+        return isinstance(self.phase, DeviceFailurePhase)
 
     def render(self, profile: Profile = OPENAI) -> str:
         return failure_block(
@@ -425,6 +244,7 @@ class Failed(LoginPhase):
             help=self.category.help_for(profile),
             category_id=self.category.id,
             message=self.message,
+            how=" with a device code" if self.device else "",
         )
 
     def fields(self) -> dict[str, object]:
@@ -465,3 +285,105 @@ ALL_PHASES: tuple[type[LoginPhase], ...] = (
 #: A progress observer: any callable taking one :class:`LoginPhase`. Observers are best-effort: one
 #: that raises is dropped for the rest of the run and can never fail a sign-in.
 ProgressSink = Callable[[LoginPhase], object]
+
+
+@dataclass(frozen=True)
+class RequestingDeviceCode(LoginPhase):
+    id: ClassVar[str] = "requesting_device_code"
+
+    def render(self, profile: Profile = OPENAI) -> str:
+        return "Requesting a device code..."
+
+
+@dataclass(frozen=True)
+class ShowingDeviceCode(LoginPhase):
+    """The code to type and where; the CLI renders its own prompt block for this."""
+
+    verification_url: str
+    user_code: str
+    expires_in: int
+    id: ClassVar[str] = "showing_device_code"
+
+    def render(self, profile: Profile = OPENAI) -> str:
+        return f"Open {self.verification_url} and enter the code {self.user_code}"
+
+    def fields(self) -> dict[str, object]:
+        return {
+            "verification_url": self.verification_url,
+            "user_code": self.user_code,
+            "expires_in": self.expires_in,
+        }
+
+
+@dataclass(frozen=True)
+class PollingForApproval(LoginPhase):
+    attempt: int
+    id: ClassVar[str] = "polling_for_approval"
+
+    def is_user_visible(self) -> bool:
+        return self.attempt == 1
+
+    def render(self, profile: Profile = OPENAI) -> str:
+        return "Waiting for you to approve the code in your browser..."
+
+    def fields(self) -> dict[str, object]:
+        return {"attempt": self.attempt}
+
+
+@dataclass(frozen=True)
+class PollRetrying(LoginPhase):
+    """A transient network error while polling; the flow retries after ``delay`` seconds."""
+
+    delay: float
+    error: str
+    id: ClassVar[str] = "poll_retrying"
+
+    def is_user_visible(self) -> bool:
+        return True
+
+    def render(self, profile: Profile = OPENAI) -> str:
+        return f"Network hiccup while waiting ({self.error}); retrying in {self.delay:g} s..."
+
+    def fields(self) -> dict[str, object]:
+        return {"delay": self.delay, "error": self.error}
+
+
+#: The device-code steps, in the order a successful device sign-in emits them (it shares
+#: ``ExchangingToken``, ``PersistingCredentials``, ``Succeeded`` and ``Failed`` with the browser).
+DEVICE_PHASES: tuple[type[LoginPhase], ...] = (
+    RequestingDeviceCode,
+    ShowingDeviceCode,
+    PollingForApproval,
+    PollRetrying,
+)
+
+
+class Emitter:
+    """Delivers phases to one run's sink, in order, one at a time, from any thread.
+
+    A sink that raises is dropped for the rest of the run (logged once) and can never fail a
+    sign-in. Every flow emits through one of these; emitting ``None`` sinks is a no-op.
+    """
+
+    def __init__(self, sink: ProgressSink | None) -> None:
+        self._sink = sink
+        self._lock = threading.Lock()
+
+    def __call__(self, phase: LoginPhase) -> None:
+        with self._lock:
+            sink = self._sink
+            if sink is None:
+                return
+            try:
+                sink(phase)
+            except Exception as exc:
+                self._sink = None
+                log_event(
+                    _logger,
+                    logging.WARNING,
+                    "progress sink failed; dropping it",
+                    error=type(exc).__name__,
+                )
+
+
+_logger = logging.getLogger("loginkit.progress")

@@ -21,16 +21,11 @@ import logging
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
+from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
 from loginkit.core._exceptions import ErrorKind
 from loginkit.core._log import log_event
 from loginkit.core._pages import error_page, success_page
-from loginkit.core._phases import (
-    CallbackReceived,
-    Failed,
-    LoginFailureCategory,
-    LoginFailurePhase,
-    LoginPhase,
-)
+from loginkit.core._phases import CallbackReceived, Failed, LoginPhase
 from loginkit.core._profiles import OPENAI, Profile
 from loginkit.core._redact import strip_urls
 

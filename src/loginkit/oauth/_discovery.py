@@ -34,7 +34,8 @@ def fetch_metadata(
     """
     import httpx2
 
-    from loginkit.oauth._http import HttpClientSetupFailure, build_client
+    from loginkit.core._exceptions import HttpClientSetupFailure
+    from loginkit.oauth._http import build_client
     from loginkit.oauth._token import describe_transport_error
 
     url = discovery_url(issuer)

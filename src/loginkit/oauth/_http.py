@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 import httpx2
 
+from loginkit.core._exceptions import HttpClientSetupFailure
 from loginkit.core._limits import Timeouts
 
 CA_ENV_VARS = ("CODEX_CA_CERTIFICATE", "SSL_CERT_FILE")
@@ -24,10 +25,6 @@ CA_HINT = (
     "If you set CODEX_CA_CERTIFICATE or SSL_CERT_FILE, ensure it points to a PEM file containing"
     " one or more CERTIFICATE blocks, or unset it to use system roots."
 )
-
-
-class HttpClientSetupFailure(Exception):
-    """The client could not be built; the message is the spec's text, ending with the hint."""
 
 
 def selected_ca_bundle(environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:

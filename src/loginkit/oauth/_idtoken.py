@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from loginkit.core._exceptions import JwtFormatError
 from loginkit.core._log import log_event
 
 AUTH_CLAIM = "https://api.openai.com/auth"
@@ -20,10 +21,6 @@ PROFILE_CLAIM = "https://api.openai.com/profile"
 KNOWN_PLANS = frozenset({"free", "go", "plus", "pro", "team", "business", "enterprise", "edu"})
 
 logger = logging.getLogger("loginkit.jwt")
-
-
-class JwtFormatError(ValueError):
-    """The value is not a three-part JWT with a base64url JSON object as payload."""
 
 
 def b64url_decode(segment: str) -> bytes:

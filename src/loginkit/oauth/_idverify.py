@@ -17,7 +17,7 @@ import json
 import time
 from typing import Any
 
-from loginkit.core._exceptions import LoginkitError
+from loginkit.core._exceptions import IdTokenRejected
 
 #: Asymmetric algorithms only: ``none`` and the HMAC family (whose "key" would be public) are
 #: refused whatever the token's header says.
@@ -36,14 +36,6 @@ ALGORITHMS = (
 #: Clock skew tolerated on ``exp`` and ``iat``, in seconds.
 LEEWAY = 300
 _CLOCK_HINT = "check that this computer's clock is set correctly"
-
-
-class IdTokenRejected(LoginkitError):
-    """The id_token failed verification. ``reason`` says which check; no token text."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"id_token verification failed: {reason}")
-        self.reason = reason
 
 
 def _show(value: object) -> str:
@@ -81,7 +73,8 @@ def verify_id_token(
     )
     from joserfc.jwk import KeySet
 
-    from loginkit.oauth._idtoken import JwtFormatError, b64url_decode
+    from loginkit.core._exceptions import JwtFormatError
+    from loginkit.oauth._idtoken import b64url_decode
 
     at = time.time() if now is None else now
     usable = [

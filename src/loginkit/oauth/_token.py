@@ -15,19 +15,20 @@ from urllib.parse import quote
 
 import httpx2
 
-from loginkit.core._limits import Timeouts
-from loginkit.core._log import log_event
-from loginkit.core._phases import LoginFailureCategory
-from loginkit.core._redact import sanitize_url_for_logging, scrub, strip_urls
-from loginkit.oauth._errors import (
+from loginkit.core._categories import LoginFailureCategory
+from loginkit.core._exceptions import (
     EndpointRejectedError,
     HttpClientSetupError,
+    HttpClientSetupFailure,
     ResponseMalformedError,
     TokenExchangeError,
     TransportError,
-    parse_token_endpoint_error,
 )
-from loginkit.oauth._http import HttpClientSetupFailure, build_client
+from loginkit.core._limits import Timeouts
+from loginkit.core._log import log_event
+from loginkit.core._redact import sanitize_url_for_logging, scrub, strip_urls
+from loginkit.oauth._errors import parse_token_endpoint_error
+from loginkit.oauth._http import build_client
 
 logger = logging.getLogger("loginkit.token")
 

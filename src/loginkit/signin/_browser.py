@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
 from loginkit.core._exceptions import ErrorKind, LoginError
 from loginkit.core._limits import ServerLimits, Timeouts
 from loginkit.core._log import log_event
@@ -31,8 +32,6 @@ from loginkit.core._phases import (
     ExchangingToken,
     Failed,
     LocalServerBound,
-    LoginFailureCategory,
-    LoginFailurePhase,
     LoginPhase,
     OpeningBrowser,
     PersistingCredentials,
@@ -545,6 +544,12 @@ class LoginRun:
 
     def _complete(self, code: str) -> Decision:
         """Worker thread: exchange, check, persist, and decide the browser's answer."""
+        from loginkit.core._exceptions import (
+            IdTokenRejected,
+            JwtFormatError,
+            ResponseMalformedError,
+            TokenExchangeError,
+        )
         from loginkit.core._redact import sanitize_url_for_logging
         from loginkit.loopback._callback import (
             Finish,
@@ -555,9 +560,8 @@ class LoginRun:
             error_page_response,
         )
         from loginkit.oauth._discovery import jwks_url
-        from loginkit.oauth._errors import ResponseMalformedError, TokenExchangeError
-        from loginkit.oauth._idtoken import JwtFormatError, parse_id_token, workspace_violation
-        from loginkit.oauth._idverify import IdTokenRejected, verify_id_token
+        from loginkit.oauth._idtoken import parse_id_token, workspace_violation
+        from loginkit.oauth._idverify import verify_id_token
         from loginkit.oauth._token import exchange_code_for_tokens, fetch_jwks, obtain_api_key
 
         secrets = [code, self._pkce.code_verifier, self._state]
@@ -735,7 +739,8 @@ def _prewarm() -> None:
 
     import loginkit.oauth._idverify
     import loginkit.oauth._token  # noqa: F401
-    from loginkit.oauth._http import HttpClientSetupFailure, build_ssl_context
+    from loginkit.core._exceptions import HttpClientSetupFailure
+    from loginkit.oauth._http import build_ssl_context
 
     try:
         build_ssl_context()
@@ -754,7 +759,8 @@ def persist_tokens(
 ) -> None:
     """Save a completed ChatGPT-style sign-in. The whole record is replaced, never merged."""
     from loginkit.oauth._idtoken import jwt_auth_claims
-    from loginkit.store._authfile import AuthDotJson, TokenData, store_for, utc_now_rfc3339
+    from loginkit.store._authfile import AuthDotJson, TokenData, utc_now_rfc3339
+    from loginkit.store._select import store_for
 
     account = jwt_auth_claims(id_token).get("chatgpt_account_id")
     auth = AuthDotJson(

@@ -20,23 +20,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loginkit.core._device_phases import (
-    DeviceEvent,
-    DeviceFailed,
+from loginkit.core._categories import (
     DeviceFailureCategory,
     DeviceFailurePhase,
-    PollingForApproval,
-    PollRetrying,
-    RequestingDeviceCode,
-    ShowingDeviceCode,
+    LoginFailureCategory,
 )
-from loginkit.core._exceptions import ErrorKind, LoginkitError
+from loginkit.core._exceptions import DeviceLoginError, ErrorKind
 from loginkit.core._limits import Timeouts
 from loginkit.core._log import log_event
 from loginkit.core._phases import (
     ExchangingToken,
-    LoginFailureCategory,
+    Failed,
+    LoginPhase,
     PersistingCredentials,
+    PollingForApproval,
+    PollRetrying,
+    RequestingDeviceCode,
+    ShowingDeviceCode,
     Succeeded,
 )
 from loginkit.core._profiles import OPENAI_CLIENT_ID, Profile, profile_for
@@ -52,20 +52,7 @@ NOT_ENABLED = (
     " server URL."
 )
 
-DeviceSink = Callable[[DeviceEvent], object]
-
-
-class DeviceLoginError(LoginkitError):
-    """A device-code sign-in failed; ``failure`` is the event that reported it."""
-
-    def __init__(self, failure: DeviceFailed, kind: ErrorKind = ErrorKind.OTHER) -> None:
-        super().__init__(failure.message)
-        self.failure = failure
-        self.kind = kind
-
-    @property
-    def not_enabled(self) -> bool:
-        return self.failure.category is DeviceFailureCategory.DEVICE_CODE_UNAVAILABLE
+ProgressSink = Callable[[LoginPhase], object]
 
 
 @dataclass(frozen=True)
@@ -113,10 +100,10 @@ class DeviceLoginOptions:
 
 
 class _Emitter:
-    def __init__(self, sink: DeviceSink | None) -> None:
+    def __init__(self, sink: ProgressSink | None) -> None:
         self._sink = sink
 
-    def __call__(self, phase: DeviceEvent) -> None:
+    def __call__(self, phase: LoginPhase) -> None:
         if self._sink is None:
             return
         try:
@@ -131,7 +118,7 @@ class _Emitter:
         message: str,
         kind: ErrorKind = ErrorKind.OTHER,
     ) -> DeviceLoginError:
-        failure = DeviceFailed(phase, category, message)
+        failure = Failed(phase, category, message)
         self(failure)
         log_event(logger, logging.WARNING, "device code login failed", category=category.value)
         return DeviceLoginError(failure, kind)
@@ -145,13 +132,14 @@ def _interval(value: object) -> float:
     return max(seconds, MIN_INTERVAL)
 
 
-def request_device_code(opts: DeviceLoginOptions, sink: DeviceSink | None = None) -> DeviceCode:
+def request_device_code(opts: DeviceLoginOptions, sink: ProgressSink | None = None) -> DeviceCode:
     """Ask for a user code. A 404 (no device sign-in on this server) raises a
     :class:`DeviceLoginError` whose ``not_enabled`` is true, so callers can fall back."""
     import httpx2
 
-    from loginkit.oauth._errors import parse_token_endpoint_error, status_text
-    from loginkit.oauth._http import HttpClientSetupFailure, build_client
+    from loginkit.core._exceptions import HttpClientSetupFailure, status_text
+    from loginkit.oauth._errors import parse_token_endpoint_error
+    from loginkit.oauth._http import build_client
     from loginkit.oauth._token import describe_transport_error
 
     emit = _Emitter(sink)
@@ -258,7 +246,8 @@ def _poll(
 ) -> _Approved:
     import httpx2
 
-    from loginkit.oauth._errors import parse_token_endpoint_error, status_text
+    from loginkit.core._exceptions import status_text
+    from loginkit.oauth._errors import parse_token_endpoint_error
     from loginkit.oauth._http import build_client
     from loginkit.oauth._token import describe_transport_error
 
@@ -362,15 +351,15 @@ def _poll(
 def complete_device_code_login(
     code: DeviceCode,
     opts: DeviceLoginOptions,
-    sink: DeviceSink | None = None,
+    sink: ProgressSink | None = None,
     *,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Poll until the code is approved, exchange, check the workspace, save. No API-key step."""
+    from loginkit.core._exceptions import IdTokenRejected, JwtFormatError, TokenExchangeError
     from loginkit.oauth._discovery import jwks_url
-    from loginkit.oauth._errors import TokenExchangeError
-    from loginkit.oauth._idtoken import JwtFormatError, parse_id_token, workspace_violation
-    from loginkit.oauth._idverify import IdTokenRejected, verify_id_token
+    from loginkit.oauth._idtoken import parse_id_token, workspace_violation
+    from loginkit.oauth._idverify import verify_id_token
     from loginkit.oauth._token import exchange_code_for_tokens, fetch_jwks, parse_token_response
     from loginkit.signin._browser import persist_tokens
 
@@ -445,7 +434,7 @@ def complete_device_code_login(
 
 def run_device_code_login(
     opts: DeviceLoginOptions,
-    sink: DeviceSink | None = None,
+    sink: ProgressSink | None = None,
     *,
     on_code: Callable[[DeviceCode], None] | None = None,
 ) -> None:
@@ -458,7 +447,7 @@ def run_device_code_login(
 
 async def arun_device_code_login(
     opts: DeviceLoginOptions,
-    sink: DeviceSink | None = None,
+    sink: ProgressSink | None = None,
     *,
     on_code: Callable[[DeviceCode], None] | None = None,
 ) -> None:

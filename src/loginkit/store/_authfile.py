@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from loginkit.core._exceptions import CredentialStoreError
 from loginkit.store._home import AuthCredentialsStoreMode, find_codex_home
@@ -25,14 +25,12 @@ __all__ = [
     "AUTH_FILE_NAME",
     "AuthCredentialsStoreMode",
     "AuthDotJson",
-    "CredentialStore",
     "EphemeralStore",
     "FileStore",
     "TokenData",
     "auth_lock",
     "commit_lock",
     "find_codex_home",
-    "store_for",
     "utc_now_rfc3339",
     "write_atomic",
 ]
@@ -260,39 +258,12 @@ class EphemeralStore:
         return _EPHEMERAL.pop(self._key, None) is not None
 
 
-class CredentialStore(Protocol):
-    """What every store offers. ``delete`` returns whether anything was there."""
-
-    mode: AuthCredentialsStoreMode
-
-    def describe(self) -> str: ...
-    def load(self) -> AuthDotJson | None: ...
-    def save(self, auth: AuthDotJson) -> None: ...
-    def delete(self) -> bool: ...
-
-
-def store_for(mode: AuthCredentialsStoreMode, codex_home: Path) -> CredentialStore:
-    """The store for ``mode``; the keyring ones import the ``keyring`` package on first use."""
-    if mode is AuthCredentialsStoreMode.EPHEMERAL:
-        return EphemeralStore(codex_home)
-    if mode is AuthCredentialsStoreMode.KEYRING:
-        from loginkit.store._keyring import KeyringStore
-
-        return KeyringStore(codex_home)
-    if mode is AuthCredentialsStoreMode.AUTO:
-        from loginkit.store._keyring import AutoStore
-
-        return AutoStore(codex_home)
-    return FileStore(codex_home)
-
-
 #: The Codex CLI's two locks (checked against codex 0.169.0 with strace): ``auth.lock`` is held,
 #: blocking, across a whole read-modify-write (a refresh request included); ``auth.json.lock`` only
 #: around the file commit, and Codex gives up on it after 5 s. loginkit takes them the same way and
 #: in the same order, so neither tool can write over the other or make it time out.
 OUTER_LOCK_NAME = "auth.lock"
 COMMIT_LOCK_NAME = "auth.json.lock"
-LOCK_FILE_NAME = COMMIT_LOCK_NAME
 
 
 @contextmanager

@@ -10,14 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from loginkit.core._exceptions import LoginkitError
+from loginkit.core._exceptions import ConfigError
 from loginkit.store._home import AuthCredentialsStoreMode
 
 CONFIG_FILE_NAME = "config.toml"
-
-
-class ConfigError(LoginkitError):
-    """config.toml could not be read or holds a value loginkit cannot use."""
 
 
 @dataclass(frozen=True)

@@ -14,23 +14,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loginkit.core._exceptions import CredentialStoreError, LoginkitError
+from loginkit.core._exceptions import CredentialStoreError, NotLoggedInError, RefreshError
 from loginkit.core._limits import Timeouts
 from loginkit.core._log import log_event
 from loginkit.store._authfile import (
     AuthDotJson,
-    CredentialStore,
     EphemeralStore,
     FileStore,
     TokenData,
     auth_lock,
-    store_for,
     utc_now_rfc3339,
 )
 from loginkit.store._home import AuthCredentialsStoreMode, find_codex_home
 from loginkit.store._refresh import (
     DEFAULT_MIN_VALIDITY,
-    RefreshError,
     forget_failure,
     needs_refresh,
     remember_failure,
@@ -38,14 +35,11 @@ from loginkit.store._refresh import (
     request_refresh,
     token_expiry,
 )
+from loginkit.store._select import CredentialStore, store_for
 
 logger = logging.getLogger("loginkit.credentials")
 
 StoreArg = AuthCredentialsStoreMode | str | None
-
-
-class NotLoggedInError(LoginkitError):
-    """There are no stored credentials."""
 
 
 def resolve(
@@ -116,7 +110,8 @@ def logout(codex_home: Path | str | None = None, store: StoreArg = None) -> Logo
         except CredentialStoreError as exc:
             result.warnings.append(str(exc))
         try:
-            from loginkit.store._keyring import KeyringStore, KeyringUnavailableError
+            from loginkit.core._exceptions import KeyringUnavailableError
+            from loginkit.store._keyring import KeyringStore
 
             result.removed |= KeyringStore(home).delete_keyring_entry()
         except KeyringUnavailableError:
@@ -163,7 +158,8 @@ def login_status(codex_home: Path | str | None = None, store: StoreArg = None) -
     tokens = auth.tokens
     if tokens is None:
         raise CredentialStoreError("Token data is not available.")
-    from loginkit.oauth._idtoken import JwtFormatError, parse_id_token
+    from loginkit.core._exceptions import JwtFormatError
+    from loginkit.oauth._idtoken import parse_id_token
 
     try:
         info = parse_id_token(tokens.id_token)

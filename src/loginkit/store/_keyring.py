@@ -15,17 +15,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from loginkit.core._exceptions import CredentialStoreError
+from loginkit.core._exceptions import CredentialStoreError, KeyringUnavailableError
 from loginkit.core._log import log_event
 from loginkit.store._authfile import AuthDotJson, FileStore
 from loginkit.store._home import AuthCredentialsStoreMode
 
 SERVICE = "Codex Auth"
 logger = logging.getLogger("loginkit.storage")
-
-
-class KeyringUnavailableError(CredentialStoreError):
-    """No usable OS keyring (no Secret Service, locked, or only an insecure backend)."""
 
 
 def keyring_account(codex_home: Path) -> str:

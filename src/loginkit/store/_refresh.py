@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from loginkit.core._exceptions import LoginkitError
+from loginkit.core._exceptions import RefreshError
 from loginkit.core._log import log_event
 from loginkit.core._profiles import DEFAULT_ORIGINATOR, OPENAI_CLIENT_ID, OPENAI_ISSUER
 from loginkit.core._redact import scrub
@@ -53,24 +53,10 @@ PERMANENT_MESSAGES = {
 }
 
 
-class RefreshError(LoginkitError):
-    """The access token could not be refreshed.
-
-    ``permanent`` failures need a new sign-in (the message says so); transient ones (network,
-    5xx) may succeed on a later try. ``reason`` is a stable id: expired, exhausted, revoked,
-    other, or transient.
-    """
-
-    def __init__(self, message: str, *, permanent: bool, reason: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
-        self.reason = reason
-
-
 def jwt_claims(token: str) -> dict[str, Any]:
     """Unverified payload claims, or ``{}``: only used to decide *when* and *where* to refresh."""
-    from loginkit.oauth._idtoken import JwtFormatError, decode_jwt_payload
+    from loginkit.core._exceptions import JwtFormatError
+    from loginkit.oauth._idtoken import decode_jwt_payload
 
     try:
         return decode_jwt_payload(token)
@@ -186,9 +172,10 @@ def request_refresh(
     """
     import httpx2
 
+    from loginkit.core._exceptions import HttpClientSetupFailure
     from loginkit.core._redact import sanitize_url_for_logging
     from loginkit.oauth._errors import parse_token_endpoint_error
-    from loginkit.oauth._http import HttpClientSetupFailure, build_client
+    from loginkit.oauth._http import build_client
     from loginkit.oauth._token import describe_transport_error
 
     url, client_id = refresh_endpoint(id_token)

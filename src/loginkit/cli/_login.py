@@ -1,0 +1,250 @@
+"""``loginkit login`` in a browser: the link, the paste reader, the run, the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from loginkit.cli._context import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    SUCCESS_MESSAGE,
+    context_or_exit,
+)
+from loginkit.cli._render import JsonPrinter, ProgressPrinter
+from loginkit.core._exceptions import ErrorKind, LoginError
+from loginkit.core._profiles import Profile
+
+if TYPE_CHECKING:
+    from loginkit.signin._browser import LoginRun, ServerOptions
+    from loginkit.signin._prelinked import Prelinked
+
+
+def exposed_warning(address: str, port: int) -> str:
+    """Shown when the callback server listens beyond the loopback (``--bind``, spec 16.9)."""
+    return (
+        f"Warning: listening on {address}:{port}, not only on this machine's loopback. Publish"
+        f" the port to your own machine only (e.g. docker run -p 127.0.0.1:{port}:{port})."
+    )
+
+
+#: Shown under the link when stdin is a terminal: the fix for a browser on another machine
+#: (spec user problems B.6/B.8) that needs no port forwarding and no device-code permission.
+PASTE_HINT = (
+    "Browser on another machine? After signing in there, paste the address the browser ends on"
+    " here and press Enter."
+)
+PASTE_NOT_A_CALLBACK = (
+    "That isn't the address the sign-in ended on (it looks like"
+    " http://localhost:PORT/auth/callback?code=...). Paste it again, or press Ctrl-C to stop."
+)
+
+
+def _read_pasted_callbacks(run: LoginRun, printer: ProgressPrinter) -> None:
+    """Background thread: each pasted line is a callback for this run, or gets a hint. Nothing
+    a person pastes ends the thread: the run's own server judges every address."""
+    import http.client
+
+    from loginkit.loopback._paste import deliver_pasted_callback, pasted_callback_target
+
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        target = pasted_callback_target(line)
+        if target is None:
+            printer.text(PASTE_NOT_A_CALLBACK)
+            continue
+        try:
+            deliver_pasted_callback(run.actual_port, target, run.opts.bind_address)
+        except (OSError, ValueError, http.client.HTTPException):
+            printer.text(PASTE_NOT_A_CALLBACK)
+
+
+def _in_the_foreground() -> bool:
+    """stdin is this process's terminal and we are its foreground job: reading it from the
+    background (``loginkit login &``) would stop the whole process with SIGTTIN."""
+    import os
+
+    try:
+        return sys.stdin is not None and os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
+    except (OSError, ValueError):
+        return False
+
+
+def link_block(auth_url: str, profile: Profile) -> str:
+    from loginkit.core._texts import link_text
+
+    return link_text(auth_url, profile.device_login_command)
+
+
+def run_login(args: argparse.Namespace, prelinked: Prelinked | None = None) -> int:
+    try:
+        return _run_login(args, prelinked)
+    finally:
+        if prelinked is not None:
+            prelinked.close()  # a no-op once the run has closed them; else nothing leaks
+
+
+def _run_login(args: argparse.Namespace, prelinked: Prelinked | None) -> int:
+    from loginkit.core._log import install_login_log, log_event
+    from loginkit.signin._browser import ServerOptions
+
+    err = sys.stderr
+    ctx = context_or_exit(args)
+    if isinstance(ctx, int):
+        return ctx
+    if args.port < 0 or args.port > 65535:
+        print(f"Error logging in: invalid port {args.port} (use 0-65535)", file=err)
+        return EXIT_FAILURE
+    try:
+        socket.inet_pton(socket.AF_INET, args.bind)
+    except OSError:
+        print(
+            f"Error logging in: invalid --bind address {args.bind!r} (use an IPv4 address such as"
+            " 127.0.0.1 or 0.0.0.0)",
+            file=err,
+        )
+        return EXIT_FAILURE
+
+    login_log = install_login_log(ctx.codex_home / "log", warn=err)
+    try:
+        import logging
+
+        log_event(logging.getLogger("loginkit.cli"), logging.INFO, "starting browser login flow")
+        if ctx.config.forced_login_method == "api":
+            print("ChatGPT login is disabled. Use API key login instead.", file=err)
+            return EXIT_FAILURE
+        opts = ServerOptions(
+            codex_home=ctx.codex_home,
+            client_id=args.client_id,
+            issuer=args.issuer,
+            port=args.port,
+            bind_address=args.bind,
+            open_browser=not args.no_browser,
+            forced_chatgpt_workspace_id=args.workspace_id or ctx.config.forced_chatgpt_workspace_id,
+            cli_auth_credentials_store_mode=ctx.store_mode,
+            login_timeout=args.timeout if args.timeout > 0 else None,
+        )
+        return browser_login(opts, json_mode=args.json, prelinked=prelinked)
+    finally:
+        if login_log is not None:
+            login_log.close()
+
+
+def browser_login(
+    opts: ServerOptions, *, json_mode: bool = False, prelinked: Prelinked | None = None
+) -> int:
+    """Run one browser sign-in with the CLI's rendering; returns the exit code."""
+    from loginkit.signin._browser import LoginRun
+
+    profile = opts.resolved_profile
+    if json_mode:
+        return _login_json(opts, profile)
+    printer = ProgressPrinter(profile, sys.stderr)
+    run = LoginRun(opts, printer)
+
+    def show_link() -> None:
+        _warn_if_exposed(run)
+        printer.text(link_block(run.auth_url, profile))
+
+    def accept_pasted_callbacks() -> None:
+        if sys.stdin is None or not sys.stdin.isatty() or not _in_the_foreground():
+            return
+        printer.text(PASTE_HINT)
+        threading.Thread(
+            target=_read_pasted_callbacks, args=(run, printer), name="loginkit-paste", daemon=True
+        ).start()
+
+    try:
+        _drive(run, show_link, prelinked, after_link=accept_pasted_callbacks)
+    except _Interrupted as exc:
+        if not printer.already_shown(exc.error):
+            printer.text(f"Error logging in: {exc.error}")
+        return EXIT_INTERRUPTED
+    except LoginError as exc:
+        if not printer.already_shown(exc):
+            printer.text(f"Error logging in: {exc}")
+        return EXIT_FAILURE
+    printer.text(SUCCESS_MESSAGE)
+    return EXIT_OK
+
+
+def _warn_if_exposed(run: LoginRun) -> None:
+    if not run.opts.bind_address.startswith("127."):
+        print(exposed_warning(run.opts.bind_address, run.actual_port), file=sys.stderr, flush=True)
+
+
+class _Interrupted(Exception):
+    def __init__(self, error: LoginError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _drive(
+    run: LoginRun,
+    show_link: Callable[[], None],
+    prelinked: Prelinked | None = None,
+    after_link: Callable[[], None] | None = None,
+) -> None:
+    """Bind, show the link, serve, open the browser, wait. Ctrl-C at any point cancels cleanly.
+
+    Raises :class:`LoginError` for a failed run and :class:`_Interrupted` after Ctrl-C.
+    """
+    from loginkit.signin._browser import LoginServer
+
+    try:
+        if prelinked is not None:
+            run.adopt(prelinked)  # its link is already on screen
+        else:
+            run.bind()
+            show_link()
+        if after_link is not None:
+            after_link()
+        run.start()
+        if run.opts.open_browser:
+            run.launch_browser()
+        LoginServer(run).block_until_done()
+        return
+    except KeyboardInterrupt:
+        run.cancel("Login was interrupted", kind=ErrorKind.INTERRUPTED)
+    try:
+        LoginServer(run).block_until_done(timeout=10)
+    except LoginError as exc:
+        raise _Interrupted(exc) from None
+
+
+def _login_json(opts: ServerOptions, profile: Profile) -> int:
+    from loginkit.signin._browser import LoginRun
+
+    printer = JsonPrinter(profile, sys.stdout)
+    run = LoginRun(opts, printer)
+    try:
+
+        def show_link() -> None:
+            _warn_if_exposed(run)
+            printer.write({"type": "auth_url", "url": run.auth_url, "port": run.actual_port})
+
+        _drive(run, show_link)
+    except _Interrupted as exc:
+        printer.write(
+            {"type": "result", "ok": False, "error": str(exc.error), "kind": "interrupted"}
+        )
+        return EXIT_INTERRUPTED
+    except LoginError as exc:
+        record: dict[str, object] = {
+            "type": "result",
+            "ok": False,
+            "error": str(exc),
+            "kind": exc.kind.value,
+        }
+        if exc.failure is not None:
+            record["category"] = exc.failure.category.value
+        printer.write(record)
+        return EXIT_FAILURE
+    printer.write({"type": "result", "ok": True, "message": SUCCESS_MESSAGE})
+    return EXIT_OK
