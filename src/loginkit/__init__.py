@@ -17,12 +17,12 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "ServerOptions": "loginkit.signin._browser",
-    "LoginServer": "loginkit.signin._browser",
-    "ShutdownHandle": "loginkit.signin._browser",
-    "run_login_server": "loginkit.signin._browser",
-    "run_login_server_with_progress": "loginkit.signin._browser",
-    "start_login_server": "loginkit.signin._browser",
+    "ServerOptions": "loginkit.signin._options",
+    "LoginServer": "loginkit.signin._api",
+    "ShutdownHandle": "loginkit.signin._api",
+    "run_login_server": "loginkit.signin._api",
+    "run_login_server_with_progress": "loginkit.signin._api",
+    "start_login_server": "loginkit.signin._api",
     "LoginPhase": "loginkit.core._phases",
     "LoginFailurePhase": "loginkit.core._categories",
     "LoginFailureCategory": "loginkit.core._categories",
@@ -136,9 +136,8 @@ if TYPE_CHECKING:
     from loginkit.core._log import install_login_log
     from loginkit.core._phases import LoginPhase, ProgressSink
     from loginkit.core._profiles import OPENAI, Profile
-    from loginkit.signin._browser import (
+    from loginkit.signin._api import (
         LoginServer,
-        ServerOptions,
         ShutdownHandle,
         run_login_server,
         run_login_server_with_progress,
@@ -152,6 +151,7 @@ if TYPE_CHECKING:
         request_device_code,
         run_device_code_login,
     )
+    from loginkit.signin._options import ServerOptions
     from loginkit.store._authfile import AuthDotJson
     from loginkit.store._credentials import (
         LoginStatus,

@@ -23,11 +23,12 @@ from support.cli_runner import spawn
 from support.fault_proxy import FaultProxy, fault_proxy
 from unit.fake_issuer import OPENAI_CLIENT_ID, FakeIssuer, make_jwt, running_fake_issuer
 
-from loginkit import LoginServer, ServerOptions
-from loginkit import run_login_server_with_progress as _start
 from loginkit.core._exceptions import LoginError
 from loginkit.core._limits import Timeouts
 from loginkit.core._phases import Failed, LoginPhase
+from loginkit.signin._api import LoginServer
+from loginkit.signin._api import run_login_server_with_progress as _start
+from loginkit.signin._options import ServerOptions
 
 
 def random_token(prefix: str = "") -> str:

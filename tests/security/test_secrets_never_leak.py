@@ -27,9 +27,8 @@ from typing import Any
 
 import pytest
 
+import loginkit.loopback._takeover as takeover
 import loginkit.signin._browser as flow
-from loginkit import ServerOptions
-from loginkit import run_login_server_with_progress as start_library_run
 from loginkit.cli._login import browser_login
 from loginkit.core._categories import LoginFailureCategory
 from loginkit.core._exceptions import LoginError
@@ -38,6 +37,8 @@ from loginkit.core._log import install_login_log
 from loginkit.core._phases import LoginPhase
 from loginkit.core._profiles import profile_for
 from loginkit.oauth._pkce import PkceCodes
+from loginkit.signin._api import run_login_server_with_progress as start_library_run
+from loginkit.signin._options import ServerOptions
 
 from .harness import Issuer, exchange, random_jwt, random_token
 
@@ -346,8 +347,8 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
     monkeypatch.setattr(flow.LoginRun, "__init__", init)
     monkeypatch.setattr(flow.LoginRun, "emit", emit)
     # A held port is given up after two quick attempts instead of ten (the path is the same).
-    monkeypatch.setattr(flow, "BIND_ATTEMPTS", 2)
-    monkeypatch.setattr(flow, "BIND_RETRY_DELAY", 0.01)
+    monkeypatch.setattr(takeover, "BIND_ATTEMPTS", 2)
+    monkeypatch.setattr(takeover, "BIND_RETRY_DELAY", 0.01)
     # No browser exists here: the launcher fails (browser_launch_failed), as on a bare server.
     monkeypatch.setenv("BROWSER", "/nonexistent/browser-for-loginkit-tests")
     monkeypatch.delenv("DISPLAY", raising=False)

@@ -9,9 +9,10 @@ from typing import Any
 
 from support.net import free_port
 
-from loginkit import LoginServer, ServerOptions, run_login_server_with_progress
 from loginkit.core._limits import Timeouts
 from loginkit.core._phases import Failed, LoginPhase
+from loginkit.signin._api import LoginServer, run_login_server_with_progress
+from loginkit.signin._options import ServerOptions
 
 __all__ = ["STATE", "Response", "Run", "free_port", "http_get", "start_run"]
 

@@ -20,7 +20,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from joserfc.jwk import RSAKey
 
-from loginkit import ServerOptions, run_login_server_with_progress, start_login_server
 from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
 from loginkit.core._exceptions import ErrorKind, LoginError
 from loginkit.core._limits import ServerLimits, Timeouts
@@ -28,6 +27,8 @@ from loginkit.core._log import LoginLog
 from loginkit.core._phases import LoginPhase
 from loginkit.oauth._idtoken import decode_jwt_payload
 from loginkit.oauth._pkce import challenge_for
+from loginkit.signin._api import run_login_server_with_progress, start_login_server
+from loginkit.signin._options import ServerOptions
 
 from .fake_issuer import KID, Behaviour, FakeIssuer, id_token_for, make_jwt
 from .helpers import STATE, Run, free_port, http_get, start_run

@@ -37,15 +37,10 @@ from loginkit.loopback._callback import CallbackContext, Exchange, Finish, Reply
 from loginkit.oauth._authorize import build_authorize_url
 from loginkit.oauth._errors import parse_token_endpoint_error
 from loginkit.oauth._http import build_ssl_context, load_pem_certificates
-from loginkit.oauth._idtoken import (
-    decode_jwt_payload,
-    jwt_auth_claims,
-    parse_id_token,
-    workspace_violation,
-)
+from loginkit.oauth._idtoken import decode_jwt_payload, jwt_auth_claims, parse_id_token
 from loginkit.oauth._pkce import PkceCodes, challenge_for, generate_pkce, generate_state
 from loginkit.oauth._token import classify_transport, describe_transport_error, form_body
-from loginkit.signin._browser import compose_success_url
+from loginkit.signin._finish import compose_success_url, workspace_violation
 from loginkit.store._authfile import (
     AuthDotJson,
     EphemeralStore,

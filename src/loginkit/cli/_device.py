@@ -8,10 +8,8 @@ colour only when stderr is a terminal, ``NO_COLOR`` is unset and ``TERM`` is not
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import threading
 from typing import TextIO
 
 from loginkit import __version__
@@ -22,9 +20,9 @@ from loginkit.cli._context import (
     SUCCESS_MESSAGE,
     context_or_exit,
 )
-from loginkit.cli._login import browser_login
+from loginkit.cli._render import Renderer
 from loginkit.core._categories import DeviceFailureCategory
-from loginkit.core._phases import Failed, LoginPhase
+from loginkit.core._phases import Failed
 from loginkit.core._profiles import Profile
 
 GRAY, BLUE, RESET = "\x1b[90m", "\x1b[94m", "\x1b[0m"
@@ -62,45 +60,31 @@ def device_prompt(profile: Profile, verification_url: str, user_code: str, color
     )
 
 
-class DevicePrinter:
-    """Renders device phases to stderr (or JSON lines) and remembers the failures shown."""
-
-    def __init__(self, profile: Profile, *, auto: bool, json_mode: bool) -> None:
-        self.profile = profile
-        self.auto = auto
-        self.json_mode = json_mode
-        self.shown: list[Failed] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, phase: LoginPhase) -> None:
-        with self._lock:
-            if self.json_mode:
-                record = {"type": "progress", "phase": phase.id, "text": phase.render(self.profile)}
-                print(json.dumps({**record, **phase.fields()}), flush=True)
-                return
-            if isinstance(phase, Failed):
-                if self.auto and phase.category is DeviceFailureCategory.DEVICE_CODE_UNAVAILABLE:
-                    return  # the fallback notice says it instead
-                self.shown.append(phase)
-            if phase.is_user_visible():
-                print(phase.render(self.profile), file=sys.stderr, flush=True)
-
-
 def run_device_login(args: argparse.Namespace) -> int:
+    from loginkit.cli._login import browser_login, browser_options
     from loginkit.core._exceptions import DeviceLoginError
     from loginkit.core._log import install_login_log, log_event
-    from loginkit.signin._browser import ServerOptions
     from loginkit.signin._device import (
         DeviceLoginOptions,
         complete_device_code_login,
         request_device_code,
     )
+    from loginkit.signin._options import ServerOptions
 
     ctx = context_or_exit(args)
     if isinstance(ctx, int):
         return ctx
     err = sys.stderr
     auto = args.device_auth == "auto"
+    # The fallback's options are checked before anything starts, with the browser flow's rules.
+    fallback: ServerOptions | None = None
+    if auto:
+        checked = browser_options(args, ctx)
+        if isinstance(checked, str):
+            print(checked, file=err)
+            return EXIT_FAILURE
+        checked.open_browser = False
+        fallback = checked
     log = install_login_log(ctx.codex_home / "log", warn=err)
     try:
         import logging
@@ -124,51 +108,29 @@ def run_device_login(args: argparse.Namespace) -> int:
             forced_chatgpt_workspace_id=workspace,
         )
         profile = opts.resolved_profile
-        printer = DevicePrinter(profile, auto=auto, json_mode=args.json)
+
+        def fallback_says_it(failure: Failed) -> bool:
+            return auto and failure.category is DeviceFailureCategory.DEVICE_CODE_UNAVAILABLE
+
+        renderer = Renderer(
+            profile, json_mode=args.json, err=err, out=sys.stdout, hide=fallback_says_it
+        )
         try:
-            code = request_device_code(opts, printer)
-            if not args.json:
-                print(
-                    device_prompt(profile, code.verification_url, code.user_code, use_color(err)),
-                    file=err,
-                    flush=True,
-                )
-            complete_device_code_login(code, opts, printer)
+            code = request_device_code(opts, renderer)
+            renderer.text(
+                device_prompt(profile, code.verification_url, code.user_code, use_color(err))
+            )
+            complete_device_code_login(code, opts, renderer)
         except DeviceLoginError as exc:
-            if auto and exc.not_enabled:
-                print(FALLBACK_NOTICE, file=err, flush=True)
-                browser_opts = ServerOptions(
-                    codex_home=ctx.codex_home,
-                    client_id=args.client_id,
-                    issuer=args.issuer,
-                    port=args.port,
-                    open_browser=False,
-                    forced_chatgpt_workspace_id=workspace,
-                    cli_auth_credentials_store_mode=ctx.store_mode,
-                    login_timeout=args.timeout if args.timeout > 0 else None,
-                )
-                return browser_login(browser_opts, json_mode=args.json)
-            if args.json:
-                print(
-                    json.dumps(
-                        {
-                            "type": "result",
-                            "ok": False,
-                            "error": str(exc),
-                            "category": exc.failure.category.value,
-                        }
-                    )
-                )
-            elif exc.failure not in printer.shown:
-                print(f"Error logging in with device code: {exc}", file=err)
+            if fallback is not None and exc.not_enabled:
+                renderer.text(FALLBACK_NOTICE)
+                return browser_login(fallback, json_mode=args.json)
+            renderer.failed(exc, "Error logging in with device code")
             return EXIT_FAILURE
         except KeyboardInterrupt:
             print("Error logging in with device code: Login was interrupted", file=err)
             return EXIT_INTERRUPTED
-        if args.json:
-            print(json.dumps({"type": "result", "ok": True, "message": SUCCESS_MESSAGE}))
-        else:
-            print(SUCCESS_MESSAGE, file=err)
+        renderer.succeeded(SUCCESS_MESSAGE)
         return EXIT_OK
     finally:
         if log is not None:

@@ -14,14 +14,16 @@ from loginkit.cli._context import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     SUCCESS_MESSAGE,
+    Context,
     context_or_exit,
 )
-from loginkit.cli._render import JsonPrinter, ProgressPrinter
+from loginkit.cli._render import Renderer
 from loginkit.core._exceptions import ErrorKind, LoginError
 from loginkit.core._profiles import Profile
 
 if TYPE_CHECKING:
-    from loginkit.signin._browser import LoginRun, ServerOptions
+    from loginkit.signin._browser import LoginRun
+    from loginkit.signin._options import ServerOptions
     from loginkit.signin._prelinked import Prelinked
 
 
@@ -45,7 +47,7 @@ PASTE_NOT_A_CALLBACK = (
 )
 
 
-def _read_pasted_callbacks(run: LoginRun, printer: ProgressPrinter) -> None:
+def _read_pasted_callbacks(run: LoginRun, printer: Renderer) -> None:
     """Background thread: each pasted line is a callback for this run, or gets a hint. Nothing
     a person pastes ends the thread: the run's own server judges every address."""
     import http.client
@@ -90,25 +92,46 @@ def run_login(args: argparse.Namespace, prelinked: Prelinked | None = None) -> i
             prelinked.close()  # a no-op once the run has closed them; else nothing leaks
 
 
+def browser_options(args: argparse.Namespace, ctx: Context) -> ServerOptions | str:
+    """The browser sign-in options from the command line and config.toml, or the error line.
+
+    The one place ``login`` and ``login --device-auth=auto`` (its fallback) turn flags into
+    :class:`ServerOptions`, so the fallback honours every browser flag and is checked the same.
+    """
+    from loginkit.signin._options import ServerOptions
+
+    if args.port < 0 or args.port > 65535:
+        return f"Error logging in: invalid port {args.port} (use 0-65535)"
+    try:
+        socket.inet_pton(socket.AF_INET, args.bind)
+    except OSError:
+        return (
+            f"Error logging in: invalid --bind address {args.bind!r} (use an IPv4 address such as"
+            " 127.0.0.1 or 0.0.0.0)"
+        )
+    return ServerOptions(
+        codex_home=ctx.codex_home,
+        client_id=args.client_id,
+        issuer=args.issuer,
+        port=args.port,
+        bind_address=args.bind,
+        open_browser=not args.no_browser,
+        forced_chatgpt_workspace_id=args.workspace_id or ctx.config.forced_chatgpt_workspace_id,
+        cli_auth_credentials_store_mode=ctx.store_mode,
+        login_timeout=args.timeout if args.timeout > 0 else None,
+    )
+
+
 def _run_login(args: argparse.Namespace, prelinked: Prelinked | None) -> int:
     from loginkit.core._log import install_login_log, log_event
-    from loginkit.signin._browser import ServerOptions
 
     err = sys.stderr
     ctx = context_or_exit(args)
     if isinstance(ctx, int):
         return ctx
-    if args.port < 0 or args.port > 65535:
-        print(f"Error logging in: invalid port {args.port} (use 0-65535)", file=err)
-        return EXIT_FAILURE
-    try:
-        socket.inet_pton(socket.AF_INET, args.bind)
-    except OSError:
-        print(
-            f"Error logging in: invalid --bind address {args.bind!r} (use an IPv4 address such as"
-            " 127.0.0.1 or 0.0.0.0)",
-            file=err,
-        )
+    opts = browser_options(args, ctx)
+    if isinstance(opts, str):
+        print(opts, file=err)
         return EXIT_FAILURE
 
     login_log = install_login_log(ctx.codex_home / "log", warn=err)
@@ -119,17 +142,6 @@ def _run_login(args: argparse.Namespace, prelinked: Prelinked | None) -> int:
         if ctx.config.forced_login_method == "api":
             print("ChatGPT login is disabled. Use API key login instead.", file=err)
             return EXIT_FAILURE
-        opts = ServerOptions(
-            codex_home=ctx.codex_home,
-            client_id=args.client_id,
-            issuer=args.issuer,
-            port=args.port,
-            bind_address=args.bind,
-            open_browser=not args.no_browser,
-            forced_chatgpt_workspace_id=args.workspace_id or ctx.config.forced_chatgpt_workspace_id,
-            cli_auth_credentials_store_mode=ctx.store_mode,
-            login_timeout=args.timeout if args.timeout > 0 else None,
-        )
         return browser_login(opts, json_mode=args.json, prelinked=prelinked)
     finally:
         if login_log is not None:
@@ -143,34 +155,34 @@ def browser_login(
     from loginkit.signin._browser import LoginRun
 
     profile = opts.resolved_profile
-    if json_mode:
-        return _login_json(opts, profile)
-    printer = ProgressPrinter(profile, sys.stderr)
-    run = LoginRun(opts, printer)
+    renderer = Renderer(profile, json_mode=json_mode, err=sys.stderr, out=sys.stdout)
+    run = LoginRun(opts, renderer)
 
     def show_link() -> None:
         _warn_if_exposed(run)
-        printer.text(link_block(run.auth_url, profile))
+        renderer.text(link_block(run.auth_url, profile))
+        renderer.record({"type": "auth_url", "url": run.auth_url, "port": run.actual_port})
 
     def accept_pasted_callbacks() -> None:
-        if sys.stdin is None or not sys.stdin.isatty() or not _in_the_foreground():
+        if json_mode or sys.stdin is None or not sys.stdin.isatty() or not _in_the_foreground():
             return
-        printer.text(PASTE_HINT)
+        renderer.text(PASTE_HINT)
         threading.Thread(
-            target=_read_pasted_callbacks, args=(run, printer), name="loginkit-paste", daemon=True
+            target=_read_pasted_callbacks,
+            args=(run, renderer),
+            name="loginkit-paste",
+            daemon=True,
         ).start()
 
     try:
         _drive(run, show_link, prelinked, after_link=accept_pasted_callbacks)
     except _Interrupted as exc:
-        if not printer.already_shown(exc.error):
-            printer.text(f"Error logging in: {exc.error}")
+        renderer.failed(exc.error, "Error logging in", ErrorKind.INTERRUPTED)
         return EXIT_INTERRUPTED
     except LoginError as exc:
-        if not printer.already_shown(exc):
-            printer.text(f"Error logging in: {exc}")
+        renderer.failed(exc, "Error logging in")
         return EXIT_FAILURE
-    printer.text(SUCCESS_MESSAGE)
+    renderer.succeeded(SUCCESS_MESSAGE)
     return EXIT_OK
 
 
@@ -195,7 +207,7 @@ def _drive(
 
     Raises :class:`LoginError` for a failed run and :class:`_Interrupted` after Ctrl-C.
     """
-    from loginkit.signin._browser import LoginServer
+    from loginkit.signin._api import LoginServer
 
     try:
         if prelinked is not None:
@@ -216,35 +228,3 @@ def _drive(
         LoginServer(run).block_until_done(timeout=10)
     except LoginError as exc:
         raise _Interrupted(exc) from None
-
-
-def _login_json(opts: ServerOptions, profile: Profile) -> int:
-    from loginkit.signin._browser import LoginRun
-
-    printer = JsonPrinter(profile, sys.stdout)
-    run = LoginRun(opts, printer)
-    try:
-
-        def show_link() -> None:
-            _warn_if_exposed(run)
-            printer.write({"type": "auth_url", "url": run.auth_url, "port": run.actual_port})
-
-        _drive(run, show_link)
-    except _Interrupted as exc:
-        printer.write(
-            {"type": "result", "ok": False, "error": str(exc.error), "kind": "interrupted"}
-        )
-        return EXIT_INTERRUPTED
-    except LoginError as exc:
-        record: dict[str, object] = {
-            "type": "result",
-            "ok": False,
-            "error": str(exc),
-            "kind": exc.kind.value,
-        }
-        if exc.failure is not None:
-            record["category"] = exc.failure.category.value
-        printer.write(record)
-        return EXIT_FAILURE
-    printer.write({"type": "result", "ok": True, "message": SUCCESS_MESSAGE})
-    return EXIT_OK

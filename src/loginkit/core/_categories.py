@@ -267,6 +267,29 @@ CATEGORY_TEXT.update(
 )
 
 
+class SignInStep(enum.Enum):
+    """The steps both flows share once the provider has answered; each flow words a failure in
+    one of them with its own failure phase (:meth:`for_browser`, :meth:`for_device`)."""
+
+    EXCHANGE_TOKEN = "exchange_token"
+    VALIDATE = "validate"
+    PERSIST_CREDENTIALS = "persist_credentials"
+
+    def for_browser(self) -> LoginFailurePhase:
+        return {
+            SignInStep.EXCHANGE_TOKEN: LoginFailurePhase.EXCHANGE_TOKEN,
+            SignInStep.VALIDATE: LoginFailurePhase.VALIDATE_CALLBACK,
+            SignInStep.PERSIST_CREDENTIALS: LoginFailurePhase.PERSIST_CREDENTIALS,
+        }[self]
+
+    def for_device(self) -> DeviceFailurePhase:
+        return {
+            SignInStep.EXCHANGE_TOKEN: DeviceFailurePhase.EXCHANGE_TOKEN,
+            SignInStep.VALIDATE: DeviceFailurePhase.VALIDATE,
+            SignInStep.PERSIST_CREDENTIALS: DeviceFailurePhase.PERSIST_CREDENTIALS,
+        }[self]
+
+
 #: Where a failure happened: in the browser flow or in the device flow.
 FailurePhase = LoginFailurePhase | DeviceFailurePhase
 #: Every failure category, of either flow.

@@ -3,6 +3,7 @@
     LoginkitError
     ├── LoginError                  a sign-in did not complete (kind, failure event)
     │   └── DeviceLoginError        ... a device-code sign-in (not_enabled: fall back)
+    ├── SignInStepError             exchange, verification, workspace or save failed
     ├── TokenExchangeError          a provider endpoint failed (category says how)
     │   ├── HttpClientSetupError    the HTTP client could not be built (bad CA bundle)
     │   ├── TransportError          timeout / connect / other transport failure
@@ -32,7 +33,12 @@ import http
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from loginkit.core._categories import DeviceFailureCategory, LoginFailureCategory
+from loginkit.core._categories import (
+    AnyCategory,
+    DeviceFailureCategory,
+    LoginFailureCategory,
+    SignInStep,
+)
 
 if TYPE_CHECKING:
     from loginkit.core._phases import Failed
@@ -89,6 +95,32 @@ class DeviceLoginError(LoginError):
     @property
     def not_enabled(self) -> bool:
         return self.failure.category is DeviceFailureCategory.DEVICE_CODE_UNAVAILABLE
+
+
+class SignInStepError(LoginkitError):
+    """A step after the provider answered failed: the code exchange, the id_token verification,
+    the workspace check or saving the credentials.
+
+    Raised by the one finishing step both flows share; each flow turns it into its own
+    ``Failed`` event (``step.for_browser()`` / ``step.for_device()``). The message was scrubbed
+    of the run's secrets once, where it was built.
+    """
+
+    def __init__(
+        self,
+        step: SignInStep,
+        category: AnyCategory,
+        message: str,
+        kind: ErrorKind = ErrorKind.OTHER,
+    ) -> None:
+        super().__init__(message)
+        self.step = step
+        self.category = category
+        self.message = message
+        self.kind = kind
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from loginkit.core._limits import Timeouts
+import httpx2
+
 from loginkit.core._log import log_event
-from loginkit.core._profiles import OPENAI_ISSUER, Profile
+from loginkit.core._profiles import Profile
 from loginkit.core._redact import sanitize_url_for_logging
 
 logger = logging.getLogger("loginkit.discovery")
@@ -25,29 +26,15 @@ def discovery_url(issuer: str) -> str:
     return issuer.rstrip("/") + WELL_KNOWN
 
 
-def fetch_metadata(
-    issuer: str, timeouts: Timeouts, client: object = None
-) -> dict[str, object] | None:
-    """The provider's metadata, or None (logged) when there is none to be had.
-
-    ``client`` is an ``httpx2.Client`` to reuse; by default one is built (CA and proxy rules).
-    """
-    import httpx2
-
-    from loginkit.core._exceptions import HttpClientSetupFailure
-    from loginkit.oauth._http import build_client
+def fetch_metadata(client: httpx2.Client, issuer: str) -> dict[str, object] | None:
+    """The provider's metadata, or None (logged) when there is none to be had. One GET."""
     from loginkit.oauth._token import describe_transport_error
 
     url = discovery_url(issuer)
     try:
-        http = client if isinstance(client, httpx2.Client) else build_client(timeouts)
-        try:
-            response = http.get(url, headers={"Accept": "application/json"})
-            data = response.json() if response.status_code == 200 else None
-        finally:
-            if http is not client:
-                http.close()
-    except (httpx2.HTTPError, HttpClientSetupFailure, ValueError) as exc:
+        response = client.get(url, headers={"Accept": "application/json"})
+        data = response.json() if response.status_code == 200 else None
+    except (httpx2.HTTPError, ValueError) as exc:
         reason = describe_transport_error(exc) if isinstance(exc, httpx2.HTTPError) else str(exc)
         log_event(
             logger,
@@ -69,14 +56,8 @@ def fetch_metadata(
     return data
 
 
-def discover(profile: Profile, issuer: str, timeouts: Timeouts) -> Profile:
-    """``profile`` with its endpoints filled in from discovery (unchanged when discovery is off
-    or finds nothing)."""
-    if not profile.discover:
-        return profile
-    metadata = fetch_metadata(issuer, timeouts)
-    if metadata is None:
-        return profile
+def with_metadata(profile: Profile, issuer: str, metadata: dict[str, object]) -> Profile:
+    """``profile`` with its endpoints and expected ``iss`` taken from a discovery document."""
 
     def text(name: str) -> str | None:
         value = metadata.get(name)
@@ -92,15 +73,3 @@ def discover(profile: Profile, issuer: str, timeouts: Timeouts) -> Profile:
         jwks_uri_url=text("jwks_uri"),
         issuer_identifier=text("issuer"),
     )
-
-
-def jwks_url(profile: Profile, issuer: str, timeouts: Timeouts) -> str:
-    """Where the id_token's signing keys are: the configured or discovered ``jwks_uri``; for
-    auth.openai.com its fixed path (no extra round trip); for any other issuer, its discovery
-    document's ``jwks_uri`` when it has one (oidc-provider, Keycloak and Auth0 each publish keys
-    at a different path), else ``{issuer}/.well-known/jwks.json``."""
-    if profile.jwks_uri_url or issuer.rstrip("/") == OPENAI_ISSUER:
-        return profile.jwks_endpoint(issuer)
-    metadata = fetch_metadata(issuer, timeouts)
-    found = metadata.get("jwks_uri") if metadata is not None else None
-    return found if isinstance(found, str) and found else profile.jwks_endpoint(issuer)

@@ -18,7 +18,6 @@ from loginkit.core._log import log_event
 
 AUTH_CLAIM = "https://api.openai.com/auth"
 PROFILE_CLAIM = "https://api.openai.com/profile"
-KNOWN_PLANS = frozenset({"free", "go", "plus", "pro", "team", "business", "enterprise", "edu"})
 
 logger = logging.getLogger("loginkit.jwt")
 
@@ -71,10 +70,6 @@ class IdTokenInfo:
     subject: str | None
     expires_at: int | None
 
-    @property
-    def plan_is_known(self) -> bool:
-        return self.plan_type in KNOWN_PLANS
-
 
 def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
@@ -98,18 +93,3 @@ def parse_id_token(jwt: str) -> IdTokenInfo:
         subject=_str_or_none(payload.get("sub")),
         expires_at=exp if isinstance(exp, int) and not isinstance(exp, bool) else None,
     )
-
-
-def workspace_violation(expected: str | None, id_token: str) -> str | None:
-    """The restriction message when ``id_token`` is not for workspace ``expected``, else None."""
-    if expected is None:
-        return None
-    account = jwt_auth_claims(id_token).get("chatgpt_account_id")
-    if not isinstance(account, str):
-        return (
-            "Login is restricted to a specific workspace, but the token did not include an"
-            " chatgpt_account_id claim."
-        )
-    if account != expected:
-        return f"Login is restricted to workspace id {expected}."
-    return None

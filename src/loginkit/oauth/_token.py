@@ -18,17 +18,13 @@ import httpx2
 from loginkit.core._categories import LoginFailureCategory
 from loginkit.core._exceptions import (
     EndpointRejectedError,
-    HttpClientSetupError,
-    HttpClientSetupFailure,
     ResponseMalformedError,
     TokenExchangeError,
     TransportError,
 )
-from loginkit.core._limits import Timeouts
 from loginkit.core._log import log_event
 from loginkit.core._redact import sanitize_url_for_logging, scrub, strip_urls
 from loginkit.oauth._errors import parse_token_endpoint_error
-from loginkit.oauth._http import build_client
 
 logger = logging.getLogger("loginkit.token")
 
@@ -105,13 +101,6 @@ def _transport_error(endpoint: str, exc: BaseException) -> TransportError:
     )
 
 
-def _client(endpoint: str, timeouts: Timeouts) -> httpx2.Client:
-    try:
-        return build_client(timeouts)
-    except HttpClientSetupFailure as exc:
-        raise HttpClientSetupError(endpoint=endpoint, message=str(exc)) from exc
-
-
 def _send(
     client: httpx2.Client,
     method: str,
@@ -163,6 +152,7 @@ def _post(
 
 
 def exchange_code_for_tokens(
+    client: httpx2.Client,
     *,
     token_url: str,
     issuer: str,
@@ -170,7 +160,6 @@ def exchange_code_for_tokens(
     redirect_uri: str,
     code_verifier: str,
     code: str,
-    timeouts: Timeouts,
 ) -> ExchangedTokens:
     """POST the code and verifier; 2xx JSON with ``id_token``/``access_token``/``refresh_token``.
 
@@ -194,12 +183,11 @@ def exchange_code_for_tokens(
             ("code_verifier", code_verifier),
         ]
     )
-    with _client(endpoint, timeouts) as client:
-        response = _post(client, token_url, endpoint, body, FORM)
-        try:
-            text = response.read().decode("utf-8", errors="replace")
-        except httpx2.HTTPError as exc:
-            raise _transport_error(endpoint, exc) from None
+    response = _post(client, token_url, endpoint, body, FORM)
+    try:
+        text = response.read().decode("utf-8", errors="replace")
+    except httpx2.HTTPError as exc:
+        raise _transport_error(endpoint, exc) from None
     if not 200 <= response.status_code < 300:
         detail = parse_token_endpoint_error(text)
         log_event(
@@ -235,7 +223,7 @@ def parse_token_response(text: str, endpoint: str) -> ExchangedTokens:
     return ExchangedTokens(**values)
 
 
-def obtain_api_key(*, token_url: str, client_id: str, id_token: str, timeouts: Timeouts) -> str:
+def obtain_api_key(client: httpx2.Client, *, token_url: str, client_id: str, id_token: str) -> str:
     """Exchange the id_token for an API key (Codex's legacy step). Raises on any failure.
 
     Callers must treat a failure as non-fatal: deployments without the exchange still sign in.
@@ -250,12 +238,11 @@ def obtain_api_key(*, token_url: str, client_id: str, id_token: str, timeouts: T
             ("subject_token_type", "urn:ietf:params:oauth:token-type:id_token"),
         ]
     )
-    with _client(endpoint, timeouts) as client:
-        try:
-            response = client.post(token_url, content=body, headers={"Content-Type": FORM})
-            text = response.read().decode("utf-8", errors="replace")
-        except httpx2.HTTPError as exc:
-            raise _transport_error(endpoint, exc) from None
+    try:
+        response = client.post(token_url, content=body, headers={"Content-Type": FORM})
+        text = response.read().decode("utf-8", errors="replace")
+    except httpx2.HTTPError as exc:
+        raise _transport_error(endpoint, exc) from None
     if not 200 <= response.status_code < 300:
         raise TokenExchangeError(
             f"api key exchange failed with status {response.status_code}", endpoint=endpoint
@@ -269,7 +256,7 @@ def obtain_api_key(*, token_url: str, client_id: str, id_token: str, timeouts: T
     return key
 
 
-def fetch_jwks(*, jwks_url: str, timeouts: Timeouts) -> dict[str, object]:
+def fetch_jwks(client: httpx2.Client, *, jwks_url: str) -> dict[str, object]:
     """GET the provider's JSON Web Key Set, classified like a token-endpoint call.
 
     Transport failures keep their timeout / connect / request categories; a non-2xx answer or a
@@ -277,20 +264,19 @@ def fetch_jwks(*, jwks_url: str, timeouts: Timeouts) -> dict[str, object]:
     status is shown, never a body).
     """
     endpoint = sanitize_url_for_logging(jwks_url)
-    with _client(endpoint, timeouts) as client:
-        response = _send(
-            client,
-            "GET",
-            jwks_url,
-            endpoint,
-            headers={"Accept": "application/json"},
-            log_what="signing keys",
-            url_what="signing keys",
-        )
-        try:
-            text = response.read().decode("utf-8", errors="replace")
-        except httpx2.HTTPError as exc:
-            raise _transport_error(endpoint, exc) from None
+    response = _send(
+        client,
+        "GET",
+        jwks_url,
+        endpoint,
+        headers={"Accept": "application/json"},
+        log_what="signing keys",
+        url_what="signing keys",
+    )
+    try:
+        text = response.read().decode("utf-8", errors="replace")
+    except httpx2.HTTPError as exc:
+        raise _transport_error(endpoint, exc) from None
     if not 200 <= response.status_code < 300:
         log_event(logger, logging.WARNING, "signing keys unavailable", status=response.status_code)
         raise ResponseMalformedError(

@@ -22,8 +22,14 @@ from typing import Any
 
 from loginkit.core._exceptions import RefreshError
 from loginkit.core._log import log_event
-from loginkit.core._profiles import DEFAULT_ORIGINATOR, OPENAI_CLIENT_ID, OPENAI_ISSUER
+from loginkit.core._profiles import (
+    DEFAULT_ORIGINATOR,
+    OPENAI_CLIENT_ID,
+    OPENAI_ISSUER,
+    profile_for,
+)
 from loginkit.core._redact import scrub
+from loginkit.oauth._provider import Provider
 
 logger = logging.getLogger("loginkit.refresh")
 
@@ -170,22 +176,27 @@ def request_refresh(
     The openai profile sends JSON, as auth.openai.com expects; any other client sends the
     standard form encoding (RFC 6749 section 6).
     """
+    url, client_id = refresh_endpoint(id_token)
+    issuer = url.removesuffix("/oauth/token")
+    provider = Provider(profile_for(issuer, client_id), issuer, timeouts, client=client)
+    try:
+        return _refresh(provider, url, client_id, refresh_token)
+    finally:
+        provider.close()
+
+
+def _refresh(provider: Provider, url: str, client_id: str, refresh_token: str) -> dict[str, str]:
     import httpx2
 
-    from loginkit.core._exceptions import HttpClientSetupFailure
+    from loginkit.core._exceptions import HttpClientSetupError
     from loginkit.core._redact import sanitize_url_for_logging
     from loginkit.oauth._errors import parse_token_endpoint_error
-    from loginkit.oauth._http import build_client
     from loginkit.oauth._token import describe_transport_error
 
-    url, client_id = refresh_endpoint(id_token)
     if client_id != OPENAI_CLIENT_ID and not os.environ.get("CODEX_REFRESH_TOKEN_URL_OVERRIDE"):
         # A generic provider's token endpoint is wherever its discovery document says.
-        from loginkit.oauth._discovery import fetch_metadata
-
-        issuer = url.removesuffix("/oauth/token")
-        discovered = (fetch_metadata(issuer, timeouts, client) or {}).get("token_endpoint")
-        url = discovered if isinstance(discovered, str) else url
+        provider.discover()
+        url = provider.token_endpoint()
     endpoint = sanitize_url_for_logging(url)
     headers = {"User-Agent": "loginkit"}
     if client_id == OPENAI_CLIENT_ID:
@@ -207,11 +218,10 @@ def request_refresh(
         )
     log_event(logger, logging.INFO, "refreshing access token", endpoint=endpoint)
     try:
-        owned = client is None
-        http = client if client is not None else build_client(timeouts)
-    except HttpClientSetupFailure as exc:
+        http = provider.client(endpoint)
+    except HttpClientSetupError as exc:
         raise RefreshError(
-            f"Failed to refresh token: {exc}", permanent=False, reason="transient"
+            f"Failed to refresh token: {exc.detail}", permanent=False, reason="transient"
         ) from None
     try:
         response = http.post(url, content=body, headers=headers)
@@ -224,9 +234,6 @@ def request_refresh(
             permanent=False,
             reason="transient",
         ) from None
-    finally:
-        if owned:
-            http.close()
     status = response.status_code
     if 200 <= status < 300:
         try:

@@ -1,0 +1,131 @@
+"""Binding the callback port, taking it over from a stale login server when it is busy.
+
+A busy port is usually an older sign-in (ours or the Codex CLI's) that nobody finished: it is
+asked once to stand down (``GET /cancel``), then the bind is retried. The IPv6 loopback on the
+same port is added when the host has one, so browsers that resolve ``localhost`` to ``::1``
+reach the server too.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import time
+
+from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
+from loginkit.core._exceptions import ErrorKind, LoginError
+from loginkit.core._log import log_event
+from loginkit.core._phases import (
+    BindingLocalServer,
+    Failed,
+    PreviousLoginServerDetected,
+    ProgressSink,
+)
+from loginkit.loopback._listen import listen, send_cancel_request
+
+logger = logging.getLogger("loginkit.server")
+
+BIND_ATTEMPTS = 10
+BIND_RETRY_DELAY = 0.2
+
+
+def _failure(
+    emit: ProgressSink,
+    message: str,
+    kind: ErrorKind,
+    category: LoginFailureCategory = LoginFailureCategory.LOCAL_SERVER_UNAVAILABLE,
+) -> LoginError:
+    failure = Failed(LoginFailurePhase.BIND_LOCAL_SERVER, category, message)
+    emit(failure)
+    return LoginError(message, kind=kind, failure=failure)
+
+
+def bind_callback_port(address: str, port: int, emit: ProgressSink) -> list[socket.socket]:
+    """Listening sockets for ``address:port`` (the IPv4 one first, then ``[::1]`` when it could
+    be had), reporting each attempt through ``emit``.
+
+    Raises :class:`LoginError` (after emitting its ``Failed``) when the port stays busy, is
+    forbidden by the operating system, or cannot be bound at all. Port 0 picks a free port and
+    never takes anything over.
+    """
+    started = time.monotonic()
+    attempts = 0
+    cancel_attempted = False
+    while True:
+        log_event(
+            logger,
+            logging.INFO,
+            "binding local callback server",
+            attempt=attempts + 1,
+            port=port,
+        )
+        emit(BindingLocalServer(attempt=attempts + 1))
+        try:
+            v4 = listen(socket.AF_INET, address, port)
+            break
+        except OSError as exc:
+            attempts += 1
+            if exc.errno == errno.EADDRINUSE:
+                if not cancel_attempted:
+                    cancel_attempted = True
+                    log_event(
+                        logger,
+                        logging.WARNING,
+                        "previous login server detected on callback port; cancelling stale session",
+                        attempt=attempts,
+                        port=port,
+                    )
+                    emit(PreviousLoginServerDetected(attempt=attempts))
+                    try:
+                        send_cancel_request(port, address=address)
+                    except OSError as cancel_err:
+                        log_event(
+                            logger,
+                            logging.WARNING,
+                            "failed to cancel previous login server",
+                            cancel_err=str(cancel_err),
+                            port=port,
+                        )
+                time.sleep(BIND_RETRY_DELAY)
+                if attempts >= BIND_ATTEMPTS:
+                    elapsed = int((time.monotonic() - started) * 1000)
+                    log_event(
+                        logger,
+                        logging.ERROR,
+                        "local callback server port remained in use",
+                        port=port,
+                        attempts=attempts,
+                        elapsed_ms=elapsed,
+                    )
+                    raise _failure(
+                        emit,
+                        f"Port {address}:{port} is already in use after {elapsed} ms",
+                        ErrorKind.ADDR_IN_USE,
+                    ) from None
+                continue
+            category = LoginFailureCategory.LOCAL_SERVER_UNAVAILABLE
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                category = LoginFailureCategory.LOCAL_PORT_FORBIDDEN
+                message = (
+                    f"Port {address}:{port} is reserved or not permitted by the operating system"
+                    f" ({exc.strerror}); choose another port with --port"
+                )
+            else:
+                message = f"Could not listen on {address}:{port}: {exc.strerror or exc}"
+            log_event(
+                logger,
+                logging.ERROR,
+                "failed to bind local callback server",
+                port=port,
+                error=message,
+            )
+            raise _failure(emit, message, ErrorKind.OTHER, category) from None
+    sockets = [v4]
+    actual = v4.getsockname()[1]
+    try:
+        # Browsers that resolve "localhost" to ::1 must reach us too.
+        sockets.append(listen(socket.AF_INET6, "::1", actual))
+    except OSError as exc:
+        log_event(logger, logging.INFO, "ipv6 loopback not used", reason=exc.strerror or str(exc))
+    return sockets

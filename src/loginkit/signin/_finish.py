@@ -1,0 +1,277 @@
+"""The one finishing step of every sign-in (browser, pasted callback, device code).
+
+After the provider has answered, both flows do the same things in the same order: exchange the
+code (or take the tokens the device grant returned), verify the id_token once, check the
+workspace against the *verified* claims, fetch the API key where the profile does, and save the
+record under the lock. Every failure is one :class:`SignInStepError`, its message scrubbed of
+the run's secrets once, here; each flow words it with its own failure phase.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from loginkit.core._categories import LoginFailureCategory, SignInStep
+from loginkit.core._exceptions import (
+    ErrorKind,
+    IdTokenRejected,
+    JwtFormatError,
+    ResponseMalformedError,
+    SignInStepError,
+    TokenExchangeError,
+)
+from loginkit.core._log import log_event
+from loginkit.core._phases import Emitter, PersistingCredentials
+from loginkit.core._profiles import OPENAI_ISSUER, Profile
+from loginkit.core._redact import sanitize_url_for_logging, scrub
+
+if TYPE_CHECKING:
+    from loginkit.oauth._provider import Provider
+    from loginkit.oauth._token import ExchangedTokens
+    from loginkit.store._home import AuthCredentialsStoreMode
+
+logger = logging.getLogger("loginkit.server")
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where and how a finished sign-in is kept, and for whom it must be."""
+
+    codex_home: Path
+    store_mode: AuthCredentialsStoreMode
+    client_id: str
+    #: Accept only an account of this ChatGPT workspace (None: any).
+    workspace_id: str | None = None
+    #: Codex's id_token -> API key exchange (the browser flow of the openai profile).
+    fetch_api_key: bool = False
+
+
+@dataclass(frozen=True, repr=False)
+class Finished:
+    """A saved sign-in: the verified id_token claims, for whatever the run shows next."""
+
+    claims: Mapping[str, Any]
+
+    def __repr__(self) -> str:
+        return "Finished(<claims redacted>)"
+
+
+def exchange_code(
+    provider: Provider,
+    *,
+    client_id: str,
+    code: str,
+    code_verifier: str,
+    redirect_uri: str,
+    secrets: Sequence[str],
+) -> ExchangedTokens:
+    """The authorization-code grant; a failure is a :class:`SignInStepError` (exchange step)."""
+    try:
+        return provider.exchange_code(
+            client_id=client_id, code=code, code_verifier=code_verifier, redirect_uri=redirect_uri
+        )
+    except TokenExchangeError as exc:
+        log_event(
+            logger,
+            logging.ERROR,
+            "login callback token exchange failed",
+            category=exc.category.value,
+        )
+        raise SignInStepError(
+            SignInStep.EXCHANGE_TOKEN, exc.category, scrub(str(exc), list(secrets))
+        ) from None
+
+
+def finish_sign_in(
+    tokens: ExchangedTokens,
+    provider: Provider,
+    destination: Destination,
+    *,
+    emit: Emitter,
+    secrets: Sequence[str],
+) -> Finished:
+    """Verify, check, fetch the API key (if asked), save. Raises :class:`SignInStepError`.
+
+    Nothing is saved unless every check passed: a failure here leaves the previous credentials
+    exactly as they were.
+    """
+    secret_list = [*secrets, tokens.id_token, tokens.access_token, tokens.refresh_token]
+    claims = _verified_claims(tokens, provider, destination.client_id, secret_list)
+    violation = workspace_violation(destination.workspace_id, claims)
+    if violation is not None:
+        log_event(logger, logging.WARNING, "workspace restriction blocked login", message=violation)
+        raise SignInStepError(
+            SignInStep.VALIDATE,
+            LoginFailureCategory.WORKSPACE_RESTRICTION,
+            violation,
+            ErrorKind.PERMISSION_DENIED,
+        )
+    api_key = (
+        _api_key(provider, destination.client_id, tokens.id_token)
+        if destination.fetch_api_key
+        else None
+    )
+    emit(PersistingCredentials())
+    log_event(logger, logging.INFO, "persisting login credentials")
+    try:
+        persist_tokens(
+            destination.codex_home,
+            destination.store_mode,
+            tokens,
+            api_key=api_key,
+            account_id=_auth_claims(claims).get("chatgpt_account_id"),
+        )
+    except Exception as exc:
+        message = scrub(str(exc), secret_list)
+        log_event(logger, logging.ERROR, "failed to persist login credentials", err=message)
+        raise SignInStepError(
+            SignInStep.PERSIST_CREDENTIALS, LoginFailureCategory.PERSIST_FAILED, message
+        ) from None
+    log_event(logger, logging.INFO, "login credentials persisted")
+    return Finished(claims)
+
+
+def _verified_claims(
+    tokens: ExchangedTokens, provider: Provider, client_id: str, secrets: list[str]
+) -> dict[str, Any]:
+    from loginkit.oauth._idtoken import decode_jwt_payload
+    from loginkit.oauth._idverify import verify_id_token
+
+    try:
+        try:
+            decode_jwt_payload(tokens.id_token)
+        except JwtFormatError as exc:
+            raise ResponseMalformedError(
+                endpoint=sanitize_url_for_logging(provider.token_endpoint()),
+                reason=f"id_token is not a valid JWT ({exc})",
+            ) from None
+        keys = provider.signing_keys()
+        return verify_id_token(
+            tokens.id_token, jwks=keys, issuer=provider.expected_issuer(), client_id=client_id
+        )
+    except IdTokenRejected as exc:
+        log_event(logger, logging.ERROR, "id_token verification failed", reason=exc.reason)
+        raise SignInStepError(
+            SignInStep.VALIDATE,
+            LoginFailureCategory.ID_TOKEN_INVALID,
+            scrub(str(exc), secrets),
+            ErrorKind.INVALID_DATA,
+        ) from None
+    except TokenExchangeError as exc:
+        log_event(
+            logger,
+            logging.ERROR,
+            "login callback token exchange failed",
+            category=exc.category.value,
+        )
+        raise SignInStepError(
+            SignInStep.EXCHANGE_TOKEN, exc.category, scrub(str(exc), secrets)
+        ) from None
+
+
+def _api_key(provider: Provider, client_id: str, id_token: str) -> str | None:
+    try:
+        return provider.api_key(client_id=client_id, id_token=id_token)
+    except TokenExchangeError as exc:
+        log_event(
+            logger,
+            logging.WARNING,
+            "api key exchange failed; continuing without an API key",
+            category=exc.category.value,
+        )
+        return None
+
+
+def _auth_claims(claims: Mapping[str, Any]) -> Mapping[str, Any]:
+    from loginkit.oauth._idtoken import AUTH_CLAIM
+
+    auth = claims.get(AUTH_CLAIM)
+    return auth if isinstance(auth, dict) else {}
+
+
+def workspace_violation(expected: str | None, claims: Mapping[str, Any]) -> str | None:
+    """The restriction message when the verified ``claims`` are not for workspace ``expected``,
+    else None."""
+    if expected is None:
+        return None
+    account = _auth_claims(claims).get("chatgpt_account_id")
+    if not isinstance(account, str):
+        return (
+            "Login is restricted to a specific workspace, but the token did not include an"
+            " chatgpt_account_id claim."
+        )
+    if account != expected:
+        return f"Login is restricted to workspace id {expected}."
+    return None
+
+
+def persist_tokens(
+    codex_home: Path,
+    mode: AuthCredentialsStoreMode,
+    tokens: ExchangedTokens,
+    *,
+    api_key: str | None,
+    account_id: object,
+) -> None:
+    """Save a completed ChatGPT-style sign-in. The whole record is replaced, never merged."""
+    from loginkit.store._authfile import AuthDotJson, TokenData, auth_lock, utc_now_rfc3339
+    from loginkit.store._select import store_for
+
+    auth = AuthDotJson(
+        auth_mode="chatgpt",
+        openai_api_key=api_key,
+        tokens=TokenData(
+            id_token=tokens.id_token,
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token,
+            account_id=account_id if isinstance(account_id, str) else None,
+        ),
+        last_refresh=utc_now_rfc3339(),
+    )
+    with auth_lock(codex_home):
+        store_for(mode, codex_home).save(auth)
+
+
+def compose_success_url(
+    port: int,
+    issuer: str,
+    profile: Profile,
+    claims: Mapping[str, Any],
+    id_token: str,
+    access_token: str,
+) -> str:
+    """Where the browser goes after credentials are saved (spec 3.12), from the verified claims.
+
+    The id_token is only included when the page needs it (the "finish setting up" redirect), so
+    in the common case no token lands in the browser's history.
+    """
+    base = f"http://{profile.redirect_host}:{port}/success"
+    if not profile.platform_url:
+        return base
+    from loginkit.oauth._idtoken import jwt_auth_claims
+
+    auth = _auth_claims(claims)
+    needs_setup = (
+        auth.get("completed_platform_onboarding") is not True and auth.get("is_org_owner") is True
+    )
+    org_id = auth.get("organization_id")
+    project_id = auth.get("project_id")
+    # The access token may be opaque and is not ours to verify; the plan is only a page hint.
+    plan = jwt_auth_claims(access_token).get("chatgpt_plan_type")
+    platform_url = (
+        profile.platform_url if issuer == OPENAI_ISSUER else "https://platform.api.openai.org"
+    )
+    params = [
+        ("id_token", id_token if needs_setup else ""),
+        ("needs_setup", "true" if needs_setup else "false"),
+        ("org_id", org_id if isinstance(org_id, str) else ""),
+        ("project_id", project_id if isinstance(project_id, str) else ""),
+        ("plan_type", plan if isinstance(plan, str) else ""),
+        ("platform_url", platform_url),
+    ]
+    return base + "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in params)
