@@ -17,13 +17,6 @@ def fake_issuer() -> Iterator[FakeIssuer]:
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "codex-home"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def login_log(home: Path) -> Iterator[LoginLog]:
     log = install_login_log(home / "log")
     assert log is not None
