@@ -35,7 +35,10 @@ def test_custom_ca_errors(tmp_path: Path) -> None:
         HttpClientSetupFailure, match=r"no certificates found in PEM file\. If you set"
     ):
         build_ssl_context({"CODEX_CA_CERTIFICATE": str(empty), "SSL_CERT_FILE": "/ignored"})
-    build_ssl_context({"CODEX_CA_CERTIFICATE": "", "SSL_CERT_FILE": ""})
+    unset = build_ssl_context({"CODEX_CA_CERTIFICATE": "", "SSL_CERT_FILE": ""})
+    assert unset.get_ca_certs() == build_ssl_context({}).get_ca_certs(), (
+        "empty variables select no bundle: the system roots only, as when they are not set"
+    )
 
 
 def test_custom_ca_is_added_to_system_roots(tmp_path: Path) -> None:
