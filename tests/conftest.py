@@ -10,11 +10,26 @@ mypy both put tests/ itself on the path.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
 from support.browser import launch_browser
 from support.provider import Provider, start_provider
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """The CODEX_HOME of one test: ``tmp_path/codex-home``, created empty with the umask's mode
+    (like a directory the person made), so ``home.parent`` is free for files beside it.
+
+    The only home fixture: unit, security, faults, e2e and interop tests (and loginkit and the real
+    Codex CLI in interop) all share this one. A test that needs a home that does not exist yet, or
+    one with other permissions, makes it itself.
+    """
+    path = tmp_path / "codex-home"
+    path.mkdir()
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -211,13 +211,6 @@ def test_a_provider_that_keeps_its_keys_elsewhere(browser: Browser, home: Path) 
     assert "id_token verification failed" not in log
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
-
-
 def test_opens_the_browser_when_the_handler_is_ready(
     provider: Provider, home: Path, tmp_path: Path
 ) -> None:

@@ -154,10 +154,3 @@ def test_device_auto_falls_back_to_the_browser(
     assert code == 0, err
     assert "Device code sign-in isn't available" not in err
     assert err.endswith("Signed in. You're good to go.\n")
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "home"
-    path.mkdir()
-    return path

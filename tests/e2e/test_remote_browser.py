@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser
 from support.browser import complete_login, launch_browser
 from support.provider import Provider
-from unit.test_paste_callback import tty_login
+from support.tty_cli import tty_login
 
 
 @pytest.fixture(scope="module")

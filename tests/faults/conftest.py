@@ -1,7 +1,8 @@
-"""The fixtures of tests/security (a scripted token endpoint behind the fault proxy, a home)."""
+"""The fixtures of tests/security (a scripted token endpoint behind the fault proxy); `home` comes
+from tests/conftest.py."""
 
 from __future__ import annotations
 
-from security.conftest import home, issuer, shared_issuer
+from security.conftest import issuer, shared_issuer
 
-__all__ = ["home", "issuer", "shared_issuer"]
+__all__ = ["issuer", "shared_issuer"]

@@ -46,12 +46,10 @@ def proxy(module_proxy: FaultProxy) -> Iterator[FaultProxy]:
     module_proxy.clear()
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "home"
-    path.mkdir()
-    (path / "auth.json").write_bytes(OLD)
-    return path
+@pytest.fixture(autouse=True)
+def old_credentials(home: Path) -> None:
+    """Every test here starts from an API-key auth.json that a failed sign-in must leave alone."""
+    (home / "auth.json").write_bytes(OLD)
 
 
 FAULTS = [

@@ -1,4 +1,7 @@
-"""Fixtures for the interop tests: the real Codex CLI (installed on first use) and a home."""
+"""Fixtures for the interop tests: the real Codex CLI (installed on first use).
+
+`home` (the CODEX_HOME loginkit and Codex share) comes from tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +16,3 @@ from .codex_cli import ensure_codex
 def codex() -> Path:
     """The pinned real Codex binary; skips only when the npm registry is unreachable."""
     return ensure_codex()
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """A CODEX_HOME shared by loginkit and the real Codex CLI."""
-    path = tmp_path / "home"
-    path.mkdir()
-    return path

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -23,10 +22,3 @@ def issuer(shared_issuer: Issuer) -> Iterator[Issuer]:
     shared_issuer.randomize()
     yield shared_issuer
     shared_issuer.proxy.clear()
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "codex-home"
-    path.mkdir()
-    return path

@@ -7,6 +7,7 @@ import pytest
 
 from loginkit.core._log import LoginLog, install_login_log
 
+from .device_server import DeviceServer, running_device_server
 from .fake_issuer import FakeIssuer, running_fake_issuer
 
 
@@ -17,10 +18,10 @@ def fake_issuer() -> Iterator[FakeIssuer]:
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "codex-home"
-    path.mkdir()
-    return path
+def device_server() -> Iterator[DeviceServer]:
+    """A scripted device-code server of the test's own (see device_server.py)."""
+    with running_device_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from loginkit.core._phases import Failed, LoginPhase
 from loginkit.signin._api import LoginServer, run_login_server_with_progress
 from loginkit.signin._options import ServerOptions
 
-__all__ = ["STATE", "Response", "Run", "free_port", "http_get", "start_run"]
+__all__ = ["STATE", "Response", "Run", "free_port", "http_get", "normalise", "start_run"]
 
 STATE = "test-state-value-0123456789abcdefghijklmno"
 
@@ -79,3 +80,11 @@ def start_run(home: Path, issuer: str, **overrides: Any) -> Run:
     options.update(overrides)
     server = run_login_server_with_progress(ServerOptions(**options), events.append)
     return Run(server, events)
+
+
+def normalise(text: str, port: int) -> str:
+    """A CLI transcript without what changes from run to run: the authorize link, the issuer's
+    port and the loopback ``port``."""
+    text = re.sub(r"http://127\.0\.0\.1:\d+/oauth/authorize\?\S+", "<AUTH_URL>", text)
+    text = re.sub(r"http://127\.0\.0\.1:\d+", "http://127.0.0.1:<ISSUER_PORT>", text)
+    return text.replace(str(port), "<PORT>")

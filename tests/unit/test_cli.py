@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import signal
 import subprocess
 import sys
@@ -13,14 +12,8 @@ from support.cli_runner import cli, env_for
 from syrupy.assertion import SnapshotAssertion
 
 from .fake_issuer import Behaviour, FakeIssuer
-from .helpers import free_port, http_get
+from .helpers import free_port, http_get, normalise
 from .snapshot_ext import TextSnapshot
-
-
-def normalise(text: str, port: int) -> str:
-    text = re.sub(r"http://127\.0\.0\.1:\d+/oauth/authorize\?\S+", "<AUTH_URL>", text)
-    text = re.sub(r"http://127\.0\.0\.1:\d+", "http://127.0.0.1:<ISSUER_PORT>", text)
-    return text.replace(str(port), "<PORT>")
 
 
 def test_success_transcript(

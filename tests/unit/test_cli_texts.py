@@ -22,15 +22,10 @@ from support.cli_runner import cli, env_for
 from support.secret_service import SecretServiceMissing, check_secret_service_installed
 from syrupy.assertion import SnapshotAssertion
 
-from . import test_device_code
+from .device_server import DeviceServer
 from .fake_issuer import Behaviour, FakeIssuer, id_token_for, make_jwt
-from .helpers import free_port
+from .helpers import free_port, normalise
 from .snapshot_ext import TextSnapshot
-from .test_cli import normalise
-from .test_device_code import DeviceServer
-
-# The scripted device-code server of test_device_code.py, shared as a fixture.
-device_server = test_device_code.device_server
 
 LOGINKIT = [sys.executable, "-m", "loginkit"]
 KEY = "sk-proj-1234567890ABCDE"

@@ -4,13 +4,7 @@ errors retried with backoff, the 15-minute limit, and the exchange with the serv
 from __future__ import annotations
 
 import json
-import socket
-import struct
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -31,101 +25,8 @@ from loginkit.signin._device import (
     request_device_code,
 )
 
-from .fake_issuer import id_token_for, make_jwt, public_jwks
-
-
-@dataclass
-class DeviceServer:
-    usercode: tuple[int, dict[str, Any]] = (
-        200,
-        {"device_auth_id": "dev-secret-id", "user_code": "ABCD-1234", "interval": "5"},
-    )
-    polls: list[Any] = field(default_factory=list)  # (status, body) or "reset"
-    token_status: int = 200
-    id_token: str = ""  # empty: a valid one for this server
-    requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    port: int = 0
-
-    @property
-    def issuer(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
-@pytest.fixture
-def device_server() -> Iterator[DeviceServer]:
-    state = DeviceServer()
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def reply(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            # The provider's signing keys: the flow verifies the id_token against them.
-            if self.path == "/.well-known/jwks.json":
-                self.reply(200, public_jwks())
-            else:
-                self.reply(404, {"error": "not_found"})
-
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                from urllib.parse import parse_qsl
-
-                body = dict(parse_qsl(raw))
-            state.requests.append((self.path, body))
-            if self.path.endswith("/usercode"):
-                self.reply(*state.usercode)
-            elif self.path.endswith("/deviceauth/token"):
-                step = (
-                    state.polls.pop(0)
-                    if state.polls
-                    else (
-                        200,
-                        {
-                            "authorization_code": "ac-1",
-                            "code_challenge": "x",
-                            "code_verifier": "server-verifier",
-                        },
-                    )
-                )
-                if step == "reset":
-                    self.connection.setsockopt(
-                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                    )
-                    self.connection.close()
-                    self.close_connection = True
-                    return
-                self.reply(*step)
-            else:
-                tokens = {
-                    "id_token": state.id_token or id_token_for("org-dev", issuer=state.issuer),
-                    "access_token": make_jwt({"exp": 4102444800}),
-                    "refresh_token": "rt-dev",
-                }
-                self.reply(
-                    state.token_status,
-                    tokens if state.token_status == 200 else {"error": "invalid_grant"},
-                )
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield state
-    server.shutdown()
-    server.server_close()
+from .device_server import DeviceServer
+from .fake_issuer import id_token_for
 
 
 def options(home: Path, server: DeviceServer, **kw: Any) -> DeviceLoginOptions:
@@ -140,6 +41,11 @@ def test_interval_accepts_strings_and_numbers_and_never_busy_polls() -> None:
     assert _interval("0") == 1.0
     assert _interval(None) == 1.0
     assert _interval("soon") == 1.0
+    # Malformed numbers fall back to the default instead of crashing the flow (sleep(nan)).
+    assert _interval("nan") == 1.0
+    assert _interval(float("inf")) == 1.0
+    assert _interval(True) == 1.0
+    assert _interval(-3) == 1.0
 
 
 def test_pending_then_approved_exchanges_with_the_server_pkce_pair(

@@ -55,17 +55,19 @@ def test_a_good_token_passes_and_returns_its_claims() -> None:
 
 
 def test_a_single_string_audience_and_a_trailing_slash_on_the_issuer_pass() -> None:
-    verify(make_jwt(claims(aud=OPENAI_CLIENT_ID, iss=ISSUER + "/")))
+    payload = claims(aud=OPENAI_CLIENT_ID, iss=ISSUER + "/")
+    assert verify(make_jwt(payload)) == payload
 
 
 def test_other_asymmetric_algorithms_verify_too() -> None:
     ec = ECKey.generate_key("P-256", parameters={"kid": "ec-1"})
     token = make_jwt(claims(), key=ec, header={"alg": "ES256", "kid": "ec-1"})
-    verify(token, {"keys": [ec.as_dict(private=False), *public_jwks()["keys"]]})
+    assert verify(token, {"keys": [ec.as_dict(private=False), *public_jwks()["keys"]]}) == claims()
 
 
 def test_clock_skew_within_the_leeway_is_tolerated() -> None:
-    verify(make_jwt(claims(exp=NOW - LEEWAY + 10, iat=NOW + LEEWAY - 10)))
+    payload = claims(exp=NOW - LEEWAY + 10, iat=NOW + LEEWAY - 10)
+    assert verify(make_jwt(payload)) == payload
 
 
 def test_signature_by_another_key_is_rejected() -> None:
@@ -162,18 +164,21 @@ def test_claim_values_in_messages_are_short_and_printable() -> None:
 
 def test_the_real_clock_is_used_by_default() -> None:
     now = int(time.time())
-    verify_id_token(
-        make_jwt(claims(iat=now, exp=now + 60)),
-        jwks=public_jwks(),
-        issuer=ISSUER,
-        client_id=OPENAI_CLIENT_ID,
-    )
+    payload = claims(iat=now, exp=now + 60)
+    assert (
+        verify_id_token(
+            make_jwt(payload), jwks=public_jwks(), issuer=ISSUER, client_id=OPENAI_CLIENT_ID
+        )
+        == payload
+    ), "valid only by the real clock (NOW is years away from it)"
 
 
 def test_padding_free_segments_are_what_is_signed() -> None:
     token = make_jwt(claims())
     assert "=" not in token
-    assert base64.urlsafe_b64decode(token.split(".")[0] + "==")
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    assert header == {"alg": "RS256", "typ": "JWT", "kid": KID}
+    assert verify(token) == claims(), "the unpadded segments verify"
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,10 @@ def test_openai_sends_json_and_generic_sends_a_form() -> None:
             "access_token": "new-at",
             "refresh_token": "new-rt",
         }
-        request_refresh("rt-2", GENERIC_ID, timeouts=Timeouts(), client=http)
+        assert request_refresh("rt-2", GENERIC_ID, timeouts=Timeouts(), client=http) == {
+            "access_token": "new-at",
+            "refresh_token": "new-rt",
+        }
     assert seen[0].headers["content-type"] == "application/json"
     assert json.loads(seen[0].content) == {
         "client_id": "app_EMoamEEZ73f0CkXaXp7hrann",
@@ -156,7 +159,9 @@ def test_generic_refresh_goes_to_the_discovered_token_endpoint() -> None:
         return httpx2.Response(200, json={"access_token": "new-at"})
 
     with client(handler) as http:
-        request_refresh("rt", GENERIC_ID, timeouts=Timeouts(), client=http)
+        assert request_refresh("rt", GENERIC_ID, timeouts=Timeouts(), client=http) == {
+            "access_token": "new-at"
+        }
     assert seen == [
         "GET http://127.0.0.1:9999/.well-known/openid-configuration",
         "POST http://127.0.0.1:9999/realms/x/token",

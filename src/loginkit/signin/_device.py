@@ -149,6 +149,12 @@ def _number(value: object, default: float, what: str) -> float:
     return number
 
 
+def _interval(value: object) -> float:
+    """Seconds between polls: the provider's ``interval`` (number or numeric string), never
+    below :data:`MIN_INTERVAL`, so a ``0``, ``"nan"`` or missing value never means busy polling."""
+    return max(_number(value, MIN_INTERVAL, "interval"), MIN_INTERVAL)
+
+
 def request_device_code(opts: DeviceLoginOptions, sink: ProgressSink | None = None) -> DeviceCode:
     """Ask for a user code. A server without device sign-in raises a :class:`DeviceLoginError`
     whose ``not_enabled`` is true, so callers can fall back; any other failure is classified."""
@@ -237,7 +243,7 @@ def request_device_code(opts: DeviceLoginOptions, sink: ProgressSink | None = No
     code = DeviceCode(
         verification_url=verification,
         user_code=user_code,
-        interval=max(_number(data.get("interval"), MIN_INTERVAL, "interval"), MIN_INTERVAL),
+        interval=_interval(data.get("interval")),
         expires_in=int(min(expires, opts.max_wait)),
         device_auth_id=device_id,
         token_url=token_url,
