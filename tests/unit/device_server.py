@@ -25,6 +25,8 @@ class DeviceServer:
     )
     polls: list[Any] = field(default_factory=list)  # (status, body) or "reset"
     token_status: int = 200
+    #: The token endpoint's error body when ``token_status`` is not 200.
+    token_error: dict[str, Any] = field(default_factory=lambda: {"error": "invalid_grant"})
     id_token: str = ""  # empty: a valid one for this server
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     port: int = 0
@@ -100,7 +102,7 @@ def running_device_server() -> Iterator[DeviceServer]:
                 }
                 self.reply(
                     state.token_status,
-                    tokens if state.token_status == 200 else {"error": "invalid_grant"},
+                    tokens if state.token_status == 200 else state.token_error,
                 )
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

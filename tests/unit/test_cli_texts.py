@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -433,6 +434,56 @@ def test_device_auto_falls_back_to_the_browser(
     assert match is not None, done.stderr
     text = normalise(transcript(done, home), int(match.group(1)))
     assert text == snapshot(extension_class=TextSnapshot, name="device_auto_fallback")
+
+
+def test_device_auto_checks_the_browser_options_first(
+    home: Path, device_server: DeviceServer
+) -> None:
+    """``--device-auth=auto`` builds its fallback with the browser flow's own rules: an invalid
+    --port or --bind is the same one-line error as for ``login``, before anything starts (it
+    was a traceback at fallback time), and the device endpoint is not even asked."""
+    for flag, value in (("--port", "70000"), ("--bind", "999.1.1.1")):
+        args = (flag, value, "--codex-home", str(home), "--issuer", device_server.issuer)
+        auto = run(home, "login", "--device-auth=auto", *args)
+        browser = run(home, "login", "--no-browser", *args)
+        assert_clean(auto, browser)
+        assert (auto.returncode, auto.stdout, auto.stderr) == (
+            browser.returncode,
+            browser.stdout,
+            browser.stderr,
+        )
+        assert auto.returncode == 1
+        assert auto.stderr.startswith("Error logging in: invalid")
+    assert device_server.requests == []
+
+
+def test_device_auto_fallback_listens_where_bind_says(
+    home: Path, device_server: DeviceServer
+) -> None:
+    """The fallback honours --bind (it rebuilt its options and dropped it): with 127.0.0.1:PORT
+    held by someone else, ``--bind 127.0.0.2`` still gets its own listener and waits, where a
+    fallback on 127.0.0.1 would have reported the port as taken."""
+    device_server.usercode = (404, {"error": "not_found"})
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        args = ("--issuer", device_server.issuer, "--port", str(port), "--timeout", "0.5")
+        done = run(
+            home,
+            "login",
+            "--device-auth=auto",
+            "--bind",
+            "127.0.0.2",
+            *args,
+            "--codex-home",
+            str(home),
+        )
+    assert_clean(done)
+    assert done.returncode == 1
+    assert "falling back to browser login" in done.stderr
+    assert "already in use" not in done.stderr
+    assert "Login timed out after 0.5 seconds" in done.stderr
 
 
 def test_device_login_ctrl_c(

@@ -4,6 +4,8 @@ errors retried with backoff, the 15-minute limit, and the exchange with the serv
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -184,3 +186,75 @@ def test_an_id_token_for_another_client_is_id_token_invalid(
         "not 'app_EMoamEEZ73f0CkXaXp7hrann'"
     )
     assert not (home / "auth.json").exists()
+
+
+def test_poll_errors_that_echo_the_device_secrets_are_scrubbed(
+    home: Path, device_server: DeviceServer
+) -> None:
+    """A poll error body that echoes the device_auth_id and user_code (both secrets: either one
+    lets another device finish this sign-in) never reaches the message or an event."""
+    device_server.polls = [
+        (400, {"error": "bad", "error_description": "rejected dev-secret-id for ABCD-1234"})
+    ]
+    opts = options(home, device_server)
+    events: list[object] = []
+    code = request_device_code(opts)
+    with pytest.raises(DeviceLoginError) as info:
+        complete_device_code_login(code, opts, events.append, sleep=lambda _: None)
+    shown = str(info.value) + " ".join(str(e) for e in events)
+    assert "rejected" in shown
+    for secret in ("dev-secret-id", "ABCD-1234"):
+        assert secret not in shown
+
+
+def test_exchange_errors_that_echo_the_code_and_verifier_are_scrubbed(
+    home: Path, device_server: DeviceServer
+) -> None:
+    """The same scrubbing as the browser flow: the authorization code and PKCE verifier the
+    server chose, echoed by the token endpoint, are removed once, in the finishing step."""
+    approved = {"authorization_code": "ac-device-1", "code_verifier": "server-verifier"}
+    device_server.polls = [(200, approved)]
+    device_server.token_status = 400
+    device_server.token_error = {
+        "error": "invalid_grant",
+        "error_description": "code ac-device-1 with verifier server-verifier for dev-secret-id",
+    }
+    opts = options(home, device_server)
+    events: list[object] = []
+    with pytest.raises(DeviceLoginError) as info:
+        complete_device_code_login(
+            request_device_code(opts), opts, events.append, sleep=lambda _: None
+        )
+    assert info.value.failure.category is LoginFailureCategory.TOKEN_ENDPOINT_REJECTED
+    shown = str(info.value) + " ".join(str(e) for e in events)
+    assert shown.count("device code exchange failed") >= 1
+    for secret in ("ac-device-1", "server-verifier", "dev-secret-id"):
+        assert secret not in shown
+    assert not (home / "auth.json").exists()
+
+
+@pytest.mark.parametrize("reply", [[], "a string", 42])
+def test_a_reply_that_is_not_an_object_is_classified_even_under_python_O(
+    home: Path, device_server: DeviceServer, reply: object
+) -> None:
+    """No assert decides anything: under ``python -O`` a ``[]`` reply is still the classified
+    "not a JSON object" failure, not an AttributeError."""
+    device_server.usercode = (200, reply)  # type: ignore[assignment]
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from loginkit import DeviceLoginError, DeviceLoginOptions, request_device_code\n"
+        "try:\n"
+        "    request_device_code(DeviceLoginOptions(codex_home=Path(sys.argv[1]), issuer=sys.argv[2]))\n"
+        "except DeviceLoginError as exc:\n"
+        "    print(exc.failure.category.value, exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-O", "-c", script, str(home), device_server.issuer],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ("device_code_request_failed device code response is not a JSON object\n")

@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from loginkit.cli._context import EXIT_FAILURE, EXIT_OK, context_or_exit
 from loginkit.core._profiles import OPENAI
+
+if TYPE_CHECKING:
+    from loginkit.store._credentials import LoginStatus
 
 #: ``loginkit login status`` exit codes.
 STATUS_LOGGED_IN = 0
@@ -90,10 +94,7 @@ def _describe_expiry(expires_at: int, now: float) -> str:
     return f"valid until {when} (in {left})"
 
 
-def status_lines(status: object, now: float) -> list[str]:
-    from loginkit.store._credentials import LoginStatus
-
-    assert isinstance(status, LoginStatus)
+def status_lines(status: LoginStatus, now: float) -> list[str]:
     if status.mode is None:
         return ["Not logged in", f"  Store: {status.store}"]
     if status.mode == "apikey":

@@ -94,10 +94,6 @@ class LoopbackServer:
             self._servers.append(server)
 
     @property
-    def connection_count(self) -> int:
-        return len(self._conns)
-
-    @property
     def crowded(self) -> bool:
         """At the cap: answers then close their connection instead of keeping it alive, so a
         browser opens a fresh connection rather than reusing one that is about to be dropped."""

@@ -153,3 +153,20 @@ class Provider:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def prewarm() -> None:
+    """Load the HTTP stack, the JOSE stack and the TLS roots while the person is still in the
+    browser, so the callback is answered without waiting for imports."""
+    import joserfc.jwk
+    import joserfc.jwt  # noqa: F401
+
+    import loginkit.oauth._idverify
+    import loginkit.oauth._token  # noqa: F401
+    from loginkit.core._exceptions import HttpClientSetupFailure
+    from loginkit.oauth._http import build_ssl_context
+
+    try:
+        build_ssl_context()
+    except HttpClientSetupFailure:
+        pass  # reported, classified, when the exchange builds its client

@@ -36,10 +36,11 @@ from loginkit.core._phases import (
     WaitingForCallback,
 )
 from loginkit.core._redact import scrub
+from loginkit.core._texts import format_duration
 from loginkit.loopback._takeover import bind_callback_port
 from loginkit.oauth._authorize import build_authorize_url
 from loginkit.oauth._pkce import generate_pkce, generate_state
-from loginkit.oauth._provider import Provider
+from loginkit.oauth._provider import Provider, prewarm
 from loginkit.signin._options import ServerOptions
 from loginkit.signin._prelinked import Prelinked
 
@@ -54,13 +55,6 @@ logger = logging.getLogger("loginkit.server")
 READY_TIMEOUT = 2.0
 #: A Location header longer than this is refused by common proxies and some browsers.
 MAX_REDIRECT_LENGTH = 16 * 1024
-
-
-def _format_duration(seconds: float) -> str:
-    if seconds >= 60 and seconds % 60 == 0:
-        minutes = int(seconds // 60)
-        return f"{minutes} minute" + ("" if minutes == 1 else "s")
-    return f"{seconds:g} seconds"
 
 
 class _Stage(enum.Enum):
@@ -265,7 +259,7 @@ class LoginRun:
         if self.opts.login_timeout is not None:
             timer = loop.call_later(self.opts.login_timeout, self._timed_out)
         # Load the HTTP stack while the person is still in the browser.
-        loop.run_in_executor(None, _prewarm)
+        loop.run_in_executor(None, prewarm)
         result = await serving.done
         if timer is not None:
             timer.cancel()
@@ -277,7 +271,7 @@ class LoginRun:
 
         assert self.opts.login_timeout is not None
         message = (
-            f"Login timed out after {_format_duration(self.opts.login_timeout)}"
+            f"Login timed out after {format_duration(self.opts.login_timeout)}"
             " without a completed browser sign-in"
         )
         log_event(logger, logging.WARNING, "login timed out", seconds=self.opts.login_timeout)
@@ -417,6 +411,7 @@ class LoginRun:
         from loginkit.signin._finish import (
             Destination,
             compose_success_url,
+            error_page_words,
             exchange_code,
             finish_sign_in,
         )
@@ -457,7 +452,7 @@ class LoginRun:
             failure = Failed(exc.step.for_browser(), exc.category, exc.message)
             # Emitted here (not via decision.events) so it precedes nothing else of this run.
             self.emit(failure)
-            page = _error_page_words(exc)
+            page = error_page_words(exc)
             return Finish(
                 error_page_response(*page, self.profile),
                 RunResult(Outcome.FAILURE, exc.message, exc.kind, failure),
@@ -498,36 +493,3 @@ class LoginRun:
         self._serving.loop.call_later(
             self.opts.limits.success_grace, self._finish_now, RunResult(Outcome.SUCCESS), None
         )
-
-
-def _prewarm() -> None:
-    """Load the HTTP stack, the JOSE stack and the TLS roots while the person is still in the
-    browser, so the callback is answered without waiting for imports."""
-    import joserfc.jwk
-    import joserfc.jwt  # noqa: F401
-
-    import loginkit.oauth._idverify
-    import loginkit.oauth._token  # noqa: F401
-    from loginkit.core._exceptions import HttpClientSetupFailure
-    from loginkit.oauth._http import build_ssl_context
-
-    try:
-        build_ssl_context()
-    except HttpClientSetupFailure:
-        pass  # reported, classified, when the exchange builds its client
-
-
-def _error_page_words(exc: SignInStepError) -> tuple[str, str, str | None]:
-    """(message, error code, description) of the browser's error page for a failed finish."""
-    category = exc.category
-    if category is LoginFailureCategory.ID_TOKEN_INVALID:
-        return exc.message, "id_token_invalid", None
-    if category is LoginFailureCategory.WORKSPACE_RESTRICTION:
-        return exc.message, "workspace_restriction", None
-    if category is LoginFailureCategory.PERSIST_FAILED:
-        return (
-            "Sign-in completed but credentials could not be saved locally.",
-            "persist_failed",
-            exc.message,
-        )
-    return f"Token exchange failed: {exc.message}", "token_exchange_failed", None

@@ -275,3 +275,19 @@ def compose_success_url(
         ("platform_url", platform_url),
     ]
     return base + "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in params)
+
+
+def error_page_words(exc: SignInStepError) -> tuple[str, str, str | None]:
+    """(message, error code, description) of the browser's error page for a failed finish."""
+    category = exc.category
+    if category is LoginFailureCategory.ID_TOKEN_INVALID:
+        return exc.message, "id_token_invalid", None
+    if category is LoginFailureCategory.WORKSPACE_RESTRICTION:
+        return exc.message, "workspace_restriction", None
+    if category is LoginFailureCategory.PERSIST_FAILED:
+        return (
+            "Sign-in completed but credentials could not be saved locally.",
+            "persist_failed",
+            exc.message,
+        )
+    return f"Token exchange failed: {exc.message}", "token_exchange_failed", None

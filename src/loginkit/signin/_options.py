@@ -55,6 +55,12 @@ class ServerOptions:
 
     def __post_init__(self) -> None:
         self.codex_home = Path(self.codex_home)
+        if (
+            isinstance(self.port, bool)
+            or not isinstance(self.port, int)
+            or not 0 <= self.port <= 65535
+        ):
+            raise ValueError(f"port must be an integer from 0 to 65535, not {self.port!r}")
         try:
             socket.inet_pton(socket.AF_INET, self.bind_address)
         except (OSError, TypeError):

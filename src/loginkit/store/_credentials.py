@@ -200,7 +200,8 @@ def get_access_token(
         token = _usable(auth, min_validity)
         if token is not None:
             return token
-        assert auth is not None and auth.tokens is not None
+        if auth is None or auth.tokens is None:  # an API-key record with no key in it
+            raise CredentialStoreError("Token data is not available.")
         refreshed = _refresh_locked(
             home, credential_store, auth, auth.tokens, timeouts or Timeouts()
         )
@@ -267,18 +268,6 @@ def _refresh_locked(
         )
     )
     return updated
-
-
-def refresh_now(codex_home: Path | str | None = None, store: StoreArg = None) -> None:
-    """Refresh unconditionally (still under the lock, still storm-safe)."""
-    home, credential_store = resolve(codex_home, store)
-    with auth_lock(home):
-        auth = credential_store.load()
-        if auth is None:
-            raise NotLoggedInError("Not logged in")
-        if auth.tokens is None:
-            raise CredentialStoreError("API key sign-ins have nothing to refresh.")
-        _refresh_locked(home, credential_store, auth, auth.tokens, Timeouts())
 
 
 async def alogin_status(
