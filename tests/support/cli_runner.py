@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -49,6 +50,14 @@ class Cli:
         return self.proc.returncode, out, "".join(self.head) + err
 
 
+def interruptible() -> None:
+    """In the child before exec: Ctrl-C (SIGINT) back to its default disposition. A shell runs a
+    background job (``./dev test &``, a CI step in the background) with SIGINT ignored, children
+    inherit that, and Python then never installs its KeyboardInterrupt handler: every Ctrl-C
+    test would hang instead of testing anything."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def env_for(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("CODEX_HOME", "BROWSER")}
     env["PYTHONUNBUFFERED"] = "1"
@@ -65,7 +74,13 @@ def spawn(
 ) -> Iterator[Cli]:
     """Run any ``loginkit login`` command line (maybe behind a wrapper such as ``unshare``) and
     read until the sign-in link; ``env`` adds to (or overrides) a clean copy of ours, ``preexec``
-    runs in the child (resource limits)."""
+    runs in the child (resource limits) after :func:`interruptible`."""
+
+    def prepare() -> None:
+        interruptible()
+        if preexec is not None:
+            preexec()
+
     proc = subprocess.Popen(
         command,
         stdin=subprocess.DEVNULL,
@@ -73,7 +88,7 @@ def spawn(
         stderr=subprocess.PIPE,
         text=True,
         env={**env_for(Path()), **(env or {})},
-        preexec_fn=preexec,  # noqa: PLW1509 - only sets resource limits
+        preexec_fn=prepare,  # noqa: PLW1509 - only signal dispositions and resource limits
     )
     stream = proc.stdout if json_mode else proc.stderr
     assert stream is not None

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support.cli_runner import cli, env_for
+from support.cli_runner import cli, env_for, interruptible
 from support.secret_service import SecretServiceMissing, check_secret_service_installed
 from syrupy.assertion import SnapshotAssertion
 
@@ -503,6 +503,7 @@ def test_device_login_ctrl_c(
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=interruptible,  # noqa: PLW1509 - only restores SIGINT
         text=True,
         env=clean_env(home),
     )
