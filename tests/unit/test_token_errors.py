@@ -59,16 +59,16 @@ def test_error_texts_and_categories() -> None:
         detail=parse_token_endpoint_error('{"error":"x","error_description":"denied"}'),
     )
     assert str(rejected) == f"token endpoint returned status 403 Forbidden from {endpoint}: denied"
-    assert rejected.failure_category is LoginFailureCategory.TOKEN_ENDPOINT_REJECTED
+    assert rejected.category is LoginFailureCategory.TOKEN_ENDPOINT_REJECTED
     malformed = ResponseMalformedError(endpoint=endpoint, reason="missing field `id_token`")
     assert (
         str(malformed)
         == f"token response from {endpoint} could not be parsed: missing field `id_token`"
     )
-    assert malformed.failure_category is LoginFailureCategory.TOKEN_RESPONSE_MALFORMED
+    assert malformed.category is LoginFailureCategory.TOKEN_RESPONSE_MALFORMED
     setup = HttpClientSetupError(endpoint=endpoint, message="bad CA")
     assert str(setup) == f"failed to prepare HTTP client for {endpoint}: bad CA"
-    assert setup.failure_category is LoginFailureCategory.TOKEN_EXCHANGE_REQUEST
+    assert setup.category is LoginFailureCategory.TOKEN_EXCHANGE_REQUEST
     transport = TransportError(
         endpoint=endpoint,
         description="timed out",

@@ -159,10 +159,6 @@ class TokenExchangeError(LoginkitError):
         super().__init__(message)
         self.endpoint = endpoint
 
-    @property
-    def failure_category(self) -> LoginFailureCategory:
-        return self.category
-
 
 class HttpClientSetupError(TokenExchangeError):
     """The HTTP client could not be built (typically a bad custom CA bundle)."""
