@@ -3,7 +3,7 @@
 One line per milestone or failure, ``key=value`` fields after the message, in the tracing "full"
 shape the Codex CLI writes::
 
-    2026-03-19T02:40:42.123456Z  INFO loginkit.loopback._server: received login callback has_code=true
+    2026-03-19T02:40:42.123456Z  INFO loginkit.server: received login callback has_code=true
 
 Only reviewed fields are ever passed to :func:`log_event`; secrets (codes, state, verifiers,
 tokens, API keys, auth/success URLs, raw error bodies) never are. The library never configures the
