@@ -11,9 +11,15 @@ from loginkit.core._categories import (
     LoginFailureCategory,
     LoginFailurePhase,
 )
+from loginkit.core._device_phases import (
+    DEVICE_PHASES,
+    PollingForApproval,
+    PollRetrying,
+    RequestingDeviceCode,
+    ShowingDeviceCode,
+)
 from loginkit.core._phases import (
     ALL_PHASES,
-    DEVICE_PHASES,
     BindingLocalServer,
     CallbackReceived,
     ExchangingToken,
@@ -22,12 +28,8 @@ from loginkit.core._phases import (
     LoginPhase,
     OpeningBrowser,
     PersistingCredentials,
-    PollingForApproval,
-    PollRetrying,
     PreviousLoginServerDetected,
     ProgressSink,
-    RequestingDeviceCode,
-    ShowingDeviceCode,
     Succeeded,
     WaitingForCallback,
 )

@@ -23,14 +23,8 @@ from loginkit.core._categories import (
     DeviceFailurePhase,
     LoginFailureCategory,
 )
-from loginkit.core._phases import (
-    Failed,
-    LoginPhase,
-    PersistingCredentials,
-    PollingForApproval,
-    PollRetrying,
-    RequestingDeviceCode,
-)
+from loginkit.core._device_phases import PollingForApproval, PollRetrying, RequestingDeviceCode
+from loginkit.core._phases import Failed, LoginPhase, PersistingCredentials
 from loginkit.core._profiles import OPENAI, generic_profile
 from loginkit.store._credentials import LoginStatus, mask_api_key
 

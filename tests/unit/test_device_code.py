@@ -17,9 +17,10 @@ from loginkit.core._categories import (
     DeviceFailurePhase,
     LoginFailureCategory,
 )
+from loginkit.core._device_phases import PollRetrying
 from loginkit.core._exceptions import DeviceLoginError
 from loginkit.core._limits import Timeouts
-from loginkit.core._phases import Failed, PollRetrying, Succeeded
+from loginkit.core._phases import Failed, Succeeded
 from loginkit.signin._device import (
     DeviceLoginOptions,
     _interval,

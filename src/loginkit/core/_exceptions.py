@@ -29,7 +29,6 @@ classified when it is built from the HTTP library's exception type.
 from __future__ import annotations
 
 import enum
-import http
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -144,6 +143,8 @@ class TokenEndpointErrorDetail:
 
 def status_text(status: int) -> str:
     """``403 Forbidden``, the way the seed's HTTP library prints a status."""
+    import http  # only when an error is worded: not on the way to the link
+
     try:
         return f"{status} {http.HTTPStatus(status).phrase}"
     except ValueError:

@@ -28,6 +28,12 @@ from loginkit.core._categories import (
     FailurePhase,
     SignInStep,
 )
+from loginkit.core._device_phases import (
+    PollingForApproval,
+    PollRetrying,
+    RequestingDeviceCode,
+    ShowingDeviceCode,
+)
 from loginkit.core._exceptions import (
     DeviceLoginError,
     ErrorKind,
@@ -37,17 +43,7 @@ from loginkit.core._exceptions import (
 )
 from loginkit.core._limits import Timeouts
 from loginkit.core._log import log_event
-from loginkit.core._phases import (
-    Emitter,
-    ExchangingToken,
-    Failed,
-    PollingForApproval,
-    PollRetrying,
-    ProgressSink,
-    RequestingDeviceCode,
-    ShowingDeviceCode,
-    Succeeded,
-)
+from loginkit.core._phases import Emitter, ExchangingToken, Failed, ProgressSink, Succeeded
 from loginkit.core._profiles import OPENAI_CLIENT_ID, Profile, profile_for
 from loginkit.core._redact import sanitize_url_for_logging, scrub
 from loginkit.oauth._provider import Provider
