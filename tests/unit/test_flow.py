@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from joserfc.jwk import RSAKey
+from support.loopback import Run, http_get
 
 from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
 from loginkit.core._exceptions import ErrorKind, LoginError
@@ -31,7 +32,7 @@ from loginkit.signin._api import run_login_server_with_progress, start_login_ser
 from loginkit.signin._options import ServerOptions
 
 from .fake_issuer import KID, Behaviour, FakeIssuer, id_token_for, make_jwt
-from .helpers import STATE, Run, free_port, http_get, start_run
+from .helpers import STATE, free_port, start_run
 
 C = LoginFailureCategory
 
@@ -64,7 +65,7 @@ def test_success_persists_codex_layout_and_redirects(
 
     page = run.get("/success")
     assert page.status == 200
-    assert "Signed in to Codex" in page.body
+    assert "Signed in to Codex" in page.text
     run.server.block_until_done(timeout=10)
 
     # What was sent: a form body in Codex's order, with the verifier matching the challenge.
@@ -156,7 +157,7 @@ def test_state_mismatch_keeps_waiting_then_a_good_callback_succeeds(
 ) -> None:
     run = start_run(home, fake_issuer.issuer)
     bad = run.callback("code=c&state=not-the-state")
-    assert (bad.status, bad.body) == (400, "State mismatch")
+    assert (bad.status, bad.text) == (400, "State mismatch")
     assert [f.category for f in run.failures()] == [C.CALLBACK_STATE_MISMATCH]
     mismatch = run.events[-2]
     assert isinstance(mismatch, LoginPhase.CallbackReceived)
@@ -172,9 +173,9 @@ def test_provider_error_ends_with_permission_denied(home: Path, fake_issuer: Fak
     run = start_run(home, fake_issuer.issuer)
     page = run.callback(f"error=some_other_reason&state={STATE}")
     assert page.status == 200
-    assert "Sign-in could not be completed" in page.body
-    assert "Sign-in failed: some_other_reason" in page.body
-    assert "Return to Codex to retry" in page.body
+    assert "Sign-in could not be completed" in page.text
+    assert "Sign-in failed: some_other_reason" in page.text
+    assert "Return to Codex to retry" in page.text
     error = expect_failure(run, C.PROVIDER_CALLBACK_ERROR, ErrorKind.PERMISSION_DENIED)
     assert str(error) == "Sign-in failed: some_other_reason"
     assert not (home / "auth.json").exists()
@@ -188,10 +189,10 @@ def test_missing_entitlement_page_hides_raw_description(
     page = run.callback(
         f"error=access_denied&error_description={raw.replace(' ', '+')}&state={STATE}"
     )
-    assert "You do not have access to Codex" in page.body
-    assert "Contact your workspace administrator" in page.body
-    assert "access_denied" in page.body
-    assert raw not in page.body
+    assert "You do not have access to Codex" in page.text
+    assert "Contact your workspace administrator" in page.text
+    assert "access_denied" in page.text
+    assert raw not in page.text
     error = expect_failure(run, C.PROVIDER_CALLBACK_ERROR, ErrorKind.PERMISSION_DENIED)
     assert str(error).startswith("Codex is not enabled for your workspace.")
 
@@ -199,7 +200,7 @@ def test_missing_entitlement_page_hides_raw_description(
 def test_missing_code_is_invalid_data(home: Path, fake_issuer: FakeIssuer) -> None:
     run = start_run(home, fake_issuer.issuer)
     page = run.callback(f"state={STATE}")
-    assert "missing_authorization_code" in page.body
+    assert "missing_authorization_code" in page.text
     expect_failure(run, C.MISSING_AUTHORIZATION_CODE, ErrorKind.INVALID_DATA)
 
 
@@ -258,7 +259,7 @@ def test_token_endpoint_failures_are_classified(
     fake_issuer.script.append(behaviour)
     run = start_run(home, fake_issuer.issuer, timeouts=Timeouts.uniform(1.0))
     page = run.callback(f"code=the-code-value&state={STATE}")
-    assert "token_exchange_failed" in page.body
+    assert "token_exchange_failed" in page.text
     error = expect_failure(run, category, ErrorKind.OTHER)
     assert fragment.format(port=fake_issuer.port) in str(error)
     assert error.failure is not None
@@ -310,7 +311,7 @@ def test_id_token_signed_by_a_stranger_is_id_token_invalid_and_saves_nothing(
     )
     run = start_run(home, fake_issuer.issuer)
     page = run.callback(f"code=c&state={STATE}")
-    assert "id_token verification failed: the signature does not match" in page.body
+    assert "id_token verification failed: the signature does not match" in page.text
     error = expect_failure(run, C.ID_TOKEN_INVALID, ErrorKind.INVALID_DATA)
     assert error.failure is not None
     assert error.failure.phase is LoginFailurePhase.VALIDATE_CALLBACK
@@ -381,7 +382,7 @@ def test_workspace_restriction_writes_nothing_and_keeps_old_credentials(
     run = start_run(home, fake_issuer.issuer, forced_chatgpt_workspace_id=" org-required ")
     assert "allowed_workspace_id=org-required" in run.server.auth_url
     page = run.callback(f"code=c&state={STATE}")
-    assert "Login is restricted to workspace id org-required" in page.body
+    assert "Login is restricted to workspace id org-required" in page.text
     error = expect_failure(run, C.WORKSPACE_RESTRICTION, ErrorKind.PERMISSION_DENIED)
     assert error.failure is not None
     assert error.failure.phase is LoginFailurePhase.VALIDATE_CALLBACK
@@ -408,7 +409,7 @@ def test_unwritable_home_is_persist_failed(tmp_path: Path, fake_issuer: FakeIssu
     blocker.write_text("a file where the home directory should be")
     run = start_run(blocker / "home", fake_issuer.issuer)
     page = run.callback(f"code=c&state={STATE}")
-    assert "Sign-in completed but credentials could not be saved locally." in page.body
+    assert "Sign-in completed but credentials could not be saved locally." in page.text
     error = expect_failure(run, C.PERSIST_FAILED, ErrorKind.OTHER)
     assert "not-a-directory" in str(error)
 
@@ -424,7 +425,7 @@ def test_oversized_success_redirect_is_redirect_failed(home: Path, fake_issuer: 
     )
     run = start_run(home, fake_issuer.issuer)
     page = run.callback(f"code=c&state={STATE}")
-    assert "redirect_failed" in page.body
+    assert "redirect_failed" in page.text
     error = expect_failure(run, C.REDIRECT_FAILED, ErrorKind.OTHER)
     assert str(error) == "Sign-in completed but redirecting back to Codex failed."
     assert (home / "auth.json").exists(), "credentials were saved before the redirect"
