@@ -45,6 +45,8 @@ class Raw:
     #: The server closed the connection (EOF) before ``timeout``.
     closed: bool
     elapsed: float
+    #: The first line of the answer as sent, e.g. ``HTTP/1.1 302 Found`` ("" when there was none).
+    status_line: str = ""
 
     @property
     def text(self) -> str:
@@ -114,7 +116,8 @@ def exchange(
             closed = True
     data = b"".join(chunks)
     status, headers, body = parse_response(data)
-    return Raw(status, headers, body, closed, time.monotonic() - started)
+    status_line = data.partition(b"\r\n")[0].decode("latin-1") if status is not None else ""
+    return Raw(status, headers, body, closed, time.monotonic() - started, status_line)
 
 
 class IncompleteAnswer(AssertionError):
@@ -132,15 +135,15 @@ def http_get(
 ) -> Raw:
     """One request to ``address:port`` with ``Host: host`` (default ``127.0.0.1:port``).
 
-    The answer must be complete: a status line and headers, then all of ``Content-Length`` (or,
-    without it, everything up to the server closing); anything less raises
-    :class:`IncompleteAnswer`. Refused connections raise as usual."""
+    The answer must be what an HTTP client accepts: an ``HTTP/1.x`` status line and headers, then
+    all of ``Content-Length`` (or, without it, everything up to the server closing); anything less
+    raises :class:`IncompleteAnswer`. Refused connections raise as usual."""
     host = host if host is not None else f"127.0.0.1:{port}"
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     request = f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
     answer = exchange(port, request, family=family, address=address, timeout=timeout)
-    if answer.status is None:
-        raise IncompleteAnswer(f"{method} {target}: no HTTP answer (closed={answer.closed})")
+    if answer.status is None or not answer.status_line.startswith("HTTP/1."):
+        raise IncompleteAnswer(f"{method} {target}: no HTTP/1.x answer: {answer!r}")
     length = answer.headers.get("content-length")
     if (len(answer.body) < int(length)) if length is not None else not answer.closed:
         raise IncompleteAnswer(f"{method} {target}: the answer was cut off: {answer!r}")
