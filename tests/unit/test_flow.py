@@ -38,9 +38,7 @@ C = LoginFailureCategory
 
 
 def expect_failure(run: Run, category: LoginFailureCategory, kind: ErrorKind) -> LoginError:
-    with pytest.raises(LoginError) as info:
-        run.server.block_until_done(timeout=30)
-    error = info.value
+    error = run.finish_error(timeout=30)
     assert error.kind is kind
     assert error.failure is not None
     assert error.failure.category is category
@@ -66,7 +64,7 @@ def test_success_persists_codex_layout_and_redirects(
     page = run.get("/success")
     assert page.status == 200
     assert "Signed in to Codex" in page.text
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
 
     # What was sent: a form body in Codex's order, with the verifier matching the challenge.
     exchange = fake_issuer.requests[0]
@@ -139,7 +137,7 @@ def test_reload_after_success_shows_success_again_without_reexchange(
     assert first.headers["location"] == again.headers["location"]
     assert len([r for r in fake_issuer.requests if r["grant_type"] == "authorization_code"]) == 1
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
 
 
 def test_success_page_cannot_be_faked_before_credentials_are_saved(
@@ -149,7 +147,7 @@ def test_success_page_cannot_be_faked_before_credentials_are_saved(
     assert run.get("/success").status == 404
     assert run.callback(f"code=c&state={STATE}").status == 302
     assert run.get("/success").status == 200
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
 
 
 def test_state_mismatch_keeps_waiting_then_a_good_callback_succeeds(
@@ -164,7 +162,7 @@ def test_state_mismatch_keeps_waiting_then_a_good_callback_succeeds(
     assert not mismatch.state_valid and not mismatch.is_user_visible()
     assert run.callback(f"code=c&state={STATE}").status == 302
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
     exchanges = [r for r in fake_issuer.requests if r["grant_type"] == "authorization_code"]
     assert len(exchanges) == 1, "the mismatched callback never reached the token endpoint"
 
@@ -329,7 +327,7 @@ def test_signing_keys_are_found_through_discovery_for_another_issuer(
     run = start_run(home, fake_issuer.issuer)
     assert run.callback(f"code=c&state={STATE}").status == 302
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
     assert fake_issuer.get_paths == [
         "/.well-known/openid-configuration",
         "/oauth/keys/jwks.json",
@@ -401,7 +399,7 @@ def test_matching_workspace_is_allowed(home: Path, fake_issuer: FakeIssuer) -> N
     run = start_run(home, fake_issuer.issuer, forced_chatgpt_workspace_id="org-alice")
     assert run.callback(f"code=c&state={STATE}").status == 302
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
 
 
 def test_unwritable_home_is_persist_failed(tmp_path: Path, fake_issuer: FakeIssuer) -> None:
@@ -447,7 +445,7 @@ def test_needs_setup_redirect_carries_setup_claims(home: Path, fake_issuer: Fake
     assert query["org_id"] == ["org-9"]
     assert query["project_id"] == ["p-1"]
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
 
 
 def test_failed_api_key_exchange_is_not_fatal(home: Path, fake_issuer: FakeIssuer) -> None:
@@ -455,7 +453,7 @@ def test_failed_api_key_exchange_is_not_fatal(home: Path, fake_issuer: FakeIssue
     run = start_run(home, fake_issuer.issuer)
     assert run.callback(f"code=c&state={STATE}").status == 302
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
     assert json.loads((home / "auth.json").read_text())["OPENAI_API_KEY"] is None
 
 
@@ -464,7 +462,7 @@ def test_success_without_success_page_visit_ends_after_grace(
 ) -> None:
     run = start_run(home, fake_issuer.issuer, limits=ServerLimits(success_grace=0.3))
     assert run.callback(f"code=c&state={STATE}").status == 302
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
 
 
 def test_cancel_ends_with_login_cancelled(home: Path, fake_issuer: FakeIssuer) -> None:
@@ -485,10 +483,9 @@ def test_second_server_on_same_port_takes_over(home: Path, fake_issuer: FakeIssu
     port = free_port()
     first = start_run(home, fake_issuer.issuer, port=port)
     second = start_run(home, fake_issuer.issuer, port=port)
-    with pytest.raises(LoginError) as info:
-        first.server.block_until_done(timeout=10)
-    assert (str(info.value), info.value.kind) == ("Login cancelled", ErrorKind.INTERRUPTED)
-    assert info.value.failure is None, "/cancel emits no Failed event (the seed's contract)"
+    error = first.finish_error()
+    assert (str(error), error.kind) == ("Login cancelled", ErrorKind.INTERRUPTED)
+    assert error.failure is None, "/cancel emits no Failed event (the seed's contract)"
     assert second.server.actual_port == port
     assert [type(e).__name__ for e in second.events[:4]] == [
         "BindingLocalServer",
@@ -500,7 +497,7 @@ def test_second_server_on_same_port_takes_over(home: Path, fake_issuer: FakeIssu
     assert second.events[2].is_user_visible()
     assert second.callback(f"code=c&state={STATE}").status == 302
     second.get("/success")
-    second.server.block_until_done(timeout=10)
+    second.finish_ok()
 
 
 def test_the_default_server_is_reachable_only_through_127_0_0_1(
@@ -512,8 +509,7 @@ def test_the_default_server_is_reachable_only_through_127_0_0_1(
     with pytest.raises(ConnectionRefusedError):
         http_get(run.port, "/", address="127.0.0.2")
     run.server.cancel()
-    with pytest.raises(LoginError):
-        run.server.block_until_done(timeout=10)
+    run.finish_error()
 
 
 def test_bind_address_0_0_0_0_serves_other_interfaces_for_containers(
@@ -528,7 +524,7 @@ def test_bind_address_0_0_0_0_serves_other_interfaces_for_containers(
     )
     assert answer.status == 302
     http_get(port, "/success", host=f"localhost:{port}", address="127.0.0.2")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
     assert (home / "auth.json").exists()
 
 
@@ -545,8 +541,7 @@ def test_a_foreign_host_name_is_refused_on_the_wildcard_address_too(
     assert answer.status == 400, "only loopback names are served (DNS rebinding)"
     assert not fake_issuer.requests
     run.server.cancel()
-    with pytest.raises(LoginError):
-        run.server.block_until_done(timeout=10)
+    run.finish_error()
 
 
 def test_a_newer_login_takes_over_a_server_on_the_wildcard_address(
@@ -555,13 +550,10 @@ def test_a_newer_login_takes_over_a_server_on_the_wildcard_address(
     port = free_port()
     first = start_run(home, fake_issuer.issuer, port=port, bind_address="0.0.0.0")
     second = start_run(home, fake_issuer.issuer, port=port, bind_address="0.0.0.0")
-    with pytest.raises(LoginError) as info:
-        first.server.block_until_done(timeout=10)
-    assert str(info.value) == "Login cancelled"
+    assert str(first.finish_error()) == "Login cancelled"
     assert second.server.actual_port == port
     second.server.cancel()
-    with pytest.raises(LoginError):
-        second.server.block_until_done(timeout=10)
+    second.finish_error()
 
 
 @pytest.mark.parametrize("address", ["localhost", "::1", "256.0.0.1", ""])
@@ -601,8 +593,7 @@ def test_unexpected_host_header_is_rejected(home: Path, fake_issuer: FakeIssuer)
     for host in (f"localhost:{run.port}", f"[::1]:{run.port}"):
         assert run.get("/favicon.ico", host=host).status == 404
     run.server.cancel()
-    with pytest.raises(LoginError):
-        run.server.block_until_done(timeout=10)
+    run.finish_error()
 
 
 def test_only_get_reaches_the_callback(home: Path, fake_issuer: FakeIssuer) -> None:
@@ -610,8 +601,7 @@ def test_only_get_reaches_the_callback(home: Path, fake_issuer: FakeIssuer) -> N
     assert run.get(f"/auth/callback?code=c&state={STATE}", method="POST").status == 405
     assert not fake_issuer.requests
     run.server.cancel()
-    with pytest.raises(LoginError):
-        run.server.block_until_done(timeout=10)
+    run.finish_error()
 
 
 def test_browser_launch_failure_is_reported_and_not_fatal(
@@ -630,7 +620,7 @@ def test_browser_launch_failure_is_reported_and_not_fatal(
     assert any(isinstance(e, LoginPhase.OpeningBrowser) for e in run.events)
     assert run.callback(f"code=c&state={STATE}").status == 302, "still waiting for the callback"
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
 
 
 def test_raising_sink_never_fails_the_sign_in(home: Path, fake_issuer: FakeIssuer) -> None:
@@ -679,7 +669,7 @@ def test_missing_home_directory_is_created(tmp_path: Path, fake_issuer: FakeIssu
     run = start_run(home, fake_issuer.issuer)
     run.callback(f"code=c&state={STATE}")
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
     assert (home / "auth.json").exists()
     assert stat.S_IMODE(home.stat().st_mode) == 0o700, "a created home is private"
 
@@ -692,7 +682,7 @@ def test_stale_auth_json_is_fully_replaced(home: Path, fake_issuer: FakeIssuer) 
     run = start_run(home, fake_issuer.issuer)
     run.callback(f"code=c&state={STATE}")
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
     data = json.loads((home / "auth.json").read_text())
     assert data["auth_mode"] == "chatgpt"
     assert data["OPENAI_API_KEY"] == fake_issuer.api_key
@@ -705,7 +695,7 @@ def test_opaque_access_token_still_signs_in(home: Path, fake_issuer: FakeIssuer)
     location = run.callback(f"code=c&state={STATE}").headers["location"]
     assert "plan_type=&" in location
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
 
 
 def test_generic_provider_endpoints_come_from_discovery(
@@ -724,7 +714,7 @@ def test_generic_provider_endpoints_come_from_discovery(
     )
     assert run.callback(f"code=c&state={STATE}").status == 302
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
     assert fake_issuer.paths == ["/token/v2"], (
         "the code went to the discovered token endpoint, no API-key step"
     )
@@ -740,8 +730,7 @@ def test_generic_provider_without_discovery_uses_default_paths(
     run = start_run(home, fake_issuer.issuer, client_id="my-cli")
     assert run.server.auth_url.startswith(f"{fake_issuer.issuer}/oauth/authorize?")
     run.server.cancel()
-    with pytest.raises(LoginError):
-        run.server.block_until_done(timeout=10)
+    run.finish_error()
     login_log.handler.flush()
     assert (
         "openid discovery document unavailable; using default endpoint paths"
