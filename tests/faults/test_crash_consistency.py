@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.loopback import exchange
 
 from loginkit.store._authfile import AuthDotJson, FileStore, TokenData, write_atomic
 
 from .crash_child import POINTS
 
-from security.harness import Issuer, cli_command, exchange, spawn_cli  # isort: skip
+from security.harness import Issuer, cli_command, spawn_cli  # isort: skip
 
 CHILD = Path(__file__).with_name("crash_child.py")
 #: Where the rename has happened, the new file must be there; before it, the old one.

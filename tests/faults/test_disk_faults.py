@@ -22,8 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.loopback import exchange
 
-from security.harness import Issuer, cli_command, exchange, limit, random_jwt, spawn_cli  # isort: skip
+from security.harness import Issuer, cli_command, limit, random_jwt, spawn_cli  # isort: skip
 
 OLD = b'{\n  "auth_mode": "apikey",\n  "OPENAI_API_KEY": "sk-old-key-keep-me"\n}'
 MOUNT_SETUP = """set -e

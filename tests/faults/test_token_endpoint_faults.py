@@ -19,13 +19,14 @@ import pytest
 from playwright.sync_api import Browser
 from support.browser import complete_login
 from support.fault_proxy import FaultProxy, fault_proxy
+from support.loopback import start_run
 from support.provider import Provider
 
 from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
 from loginkit.core._limits import Timeouts
 from loginkit.core._profiles import OPENAI
 
-from security.harness import cli_command, spawn_cli, start  # isort: skip
+from security.harness import cli_command, spawn_cli  # isort: skip
 
 C = LoginFailureCategory
 OLD = b'{\n  "auth_mode": "apikey",\n  "OPENAI_API_KEY": "sk-old-key-keep-me"\n}'
@@ -99,7 +100,7 @@ def test_token_endpoint_fault_gets_its_category(
     fragment: str,
 ) -> None:
     proxy.arm(kind, grant_type="authorization_code", **options)
-    run = start(home, proxy.url, timeouts=Timeouts.uniform(1.0))
+    run = start_run(home, proxy.url, timeouts=Timeouts.uniform(1.0))
     started = time.monotonic()
     page = complete_login(browser, run.server.auth_url)
     error = run.finish_error()
@@ -133,7 +134,7 @@ def test_api_key_endpoint_fault_still_signs_in(
     proxy.arm(kind, grant_type=TOKEN_EXCHANGE, **options)
     # The endpoints are reached through the proxy; the tokens are still the provider's own.
     profile = dataclasses.replace(OPENAI, issuer_identifier=provider.issuer)
-    run = start(home, proxy.url, timeouts=Timeouts.uniform(1.0), profile=profile)
+    run = start_run(home, proxy.url, timeouts=Timeouts.uniform(1.0), profile=profile)
     page = complete_login(browser, run.server.auth_url)
     run.finish_ok()
     assert "Signed in to Codex" in page.text

@@ -17,15 +17,16 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Browser
 from support.browser import open_url
+from support.loopback import Raw, Run, exchange, start_run
 
 from loginkit.core._categories import LoginFailureCategory
 from loginkit.core._phases import LoginPhase
 
-from .harness import Issuer, Raw, Run, exchange, start
+from .harness import Issuer
 
 
 def succeed(run: Run, home: Path, code: str = "the-code") -> None:
-    redirect = run.callback(code)
+    redirect = run.callback(code=code)
     assert redirect.status == 302, redirect
     assert run.get("/success").status == 200
     run.finish_ok()
@@ -88,7 +89,7 @@ def serve_once(body: bytes) -> Iterator[str]:
 def test_callback_with_a_foreign_host_header_is_refused(
     home: Path, issuer: Issuer, headers: str
 ) -> None:
-    run = start(home, issuer.url)
+    run = start_run(home, issuer.url)
     target = f"/auth/callback?code=c&state={run.state}"  # even with the right state
     answer = raw_get(run, target, headers.format(port=run.port, other=run.port + 1))
     assert answer.status == 400
@@ -98,7 +99,7 @@ def test_callback_with_a_foreign_host_header_is_refused(
 
 
 def test_http10_request_without_host_is_refused(home: Path, issuer: Issuer) -> None:
-    run = start(home, issuer.url)
+    run = start_run(home, issuer.url)
     answer = exchange(
         run.port, f"GET /auth/callback?code=c&state={run.state} HTTP/1.0\r\n\r\n".encode()
     )
@@ -111,7 +112,7 @@ def test_http10_request_without_host_is_refused(home: Path, issuer: Issuer) -> N
     "host", ["127.0.0.1:{port}", "localhost:{port}", "LocalHost:{port}", "[::1]:{port}"]
 )
 def test_each_loopback_host_form_is_served(home: Path, issuer: Issuer, host: str) -> None:
-    run = start(home, issuer.url)
+    run = start_run(home, issuer.url)
     assert run.get("/favicon.ico", host=host.format(port=run.port)).status == 404
     redirect = run.get(f"/auth/callback?code=c&state={run.state}", host=host.format(port=run.port))
     assert redirect.status == 302
@@ -123,7 +124,7 @@ def test_each_loopback_host_form_is_served(home: Path, issuer: Issuer, host: str
 
 
 def test_success_page_is_refused_until_credentials_are_saved(home: Path, issuer: Issuer) -> None:
-    run = start(home, issuer.url)
+    run = start_run(home, issuer.url)
     assert run.get("/success").status == 404, "before the callback"
     assert run.get("/success?id_token=forged&needs_setup=false").status == 404
 
@@ -153,7 +154,7 @@ def test_success_page_is_refused_until_credentials_are_saved(home: Path, issuer:
 def test_success_page_cannot_end_a_run_whose_persist_failed(tmp_path: Path, issuer: Issuer) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    run = start(blocker / "home", issuer.url)
+    run = start_run(blocker / "home", issuer.url)
     page = run.callback()
     assert "persist_failed" in page.text
     error = run.finish_error()
@@ -166,7 +167,7 @@ def test_success_page_cannot_end_a_run_whose_persist_failed(tmp_path: Path, issu
 
 
 def test_reload_and_prefetch_after_success_show_success_again(home: Path, issuer: Issuer) -> None:
-    run = start(home, issuer.url)
+    run = start_run(home, issuer.url)
     issuer.proxy.arm("delay", seconds=0.5, grant_type="authorization_code")
     # A prefetch racing the navigation: five identical callbacks at once.
     answers: list[Raw] = []
@@ -206,7 +207,7 @@ def test_state_is_compared_in_constant_time(
 
     # loginkit.loopback._callback calls hmac.compare_digest through the module: patch it there.
     monkeypatch.setattr(hmac, "compare_digest", spy)
-    run = start(home, issuer.url)
+    run = start_run(home, issuer.url)
     state = run.state
     near_misses = [
         state[:-1],
@@ -233,7 +234,7 @@ def test_forged_callbacks_are_reported_a_few_times_then_only_counted(
     home: Path, issuer: Issuer, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A page that fires forged callbacks in a loop must not flood the terminal or the log."""
-    run = start(home, issuer.url)
+    run = start_run(home, issuer.url)
     for i in range(200):
         assert run.callback(code=f"forged-{i}", state=f"guess-{i}").status == 400
     assert len(run.failures()) == 5
@@ -250,7 +251,7 @@ def test_forged_callbacks_are_reported_a_few_times_then_only_counted(
     "method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "HEAD", "BREW"]
 )
 def test_only_get_is_served_on_the_routes(home: Path, issuer: Issuer, method: str) -> None:
-    run = start(home, issuer.url)
+    run = start_run(home, issuer.url)
     for path in (f"/auth/callback?code=c&state={run.state}", "/success", "/cancel"):
         body = "code=c&state=" + run.state
         request = (
@@ -270,7 +271,7 @@ def test_only_get_is_served_on_the_routes(home: Path, issuer: Issuer, method: st
 
 
 def test_oversized_requests_get_431_or_413_and_the_run_goes_on(home: Path, issuer: Issuer) -> None:
-    run = start(home, issuer.url)
+    run = start_run(home, issuer.url)
     host = f"Host: 127.0.0.1:{run.port}\r\n"
     cases = {
         # a head that arrives whole (h11 alone would accept it) and one that never ends
@@ -312,7 +313,7 @@ def test_oversized_requests_get_431_or_413_and_the_run_goes_on(home: Path, issue
 def test_a_web_page_cannot_cancel_the_sign_in(
     home: Path, issuer: Issuer, browser: Browser, caplog: pytest.LogCaptureFixture
 ) -> None:
-    run = start(home, issuer.url)
+    run = start_run(home, issuer.url)
     for site in ("cross-site", "same-site", "same-origin", "Cross-Site"):
         answer = raw_get(
             run, "/cancel", f"Host: localhost:{run.port}\r\nSec-Fetch-Site: {site}\r\n"

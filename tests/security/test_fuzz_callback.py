@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.loopback import exchange
 
 from loginkit.core._categories import LoginFailureCategory
 from loginkit.core._phases import LoginPhase
@@ -29,7 +30,7 @@ from loginkit.loopback._callback import (
     decide,
 )
 
-from .harness import Issuer, cli_command, exchange, spawn_cli
+from .harness import Issuer, cli_command, spawn_cli
 
 C = LoginFailureCategory
 PORT = 1455

@@ -19,12 +19,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 from support.browser import complete_login, launch_browser, open_url
+from support.loopback import exchange, start_run
 from support.net import ipv6_loopback_available
 from support.provider import Provider
 
 from loginkit.core._phases import LoginPhase
 
-from .harness import Issuer, cli_command, exchange, spawn_cli, start
+from .harness import Issuer, cli_command, spawn_cli
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def ipv6_browser() -> Iterator[Browser]:
 
 def test_the_server_listens_on_ipv6_loopback_with_the_same_port(home: Path, issuer: Issuer) -> None:
     assert ipv6_loopback_available(), "this machine kind has IPv6 loopback; the test relies on it"
-    run = start(home, issuer.url)
+    run = start_run(home, issuer.url)
     for host in (f"[::1]:{run.port}", f"localhost:{run.port}"):
         probe = f"GET /favicon.ico HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
         assert exchange(run.port, probe, family=socket.AF_INET6).status == 404

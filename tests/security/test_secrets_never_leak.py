@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.loopback import exchange
 
 import loginkit.loopback._takeover as takeover
 import loginkit.signin._browser as flow
@@ -40,7 +41,7 @@ from loginkit.oauth._pkce import PkceCodes
 from loginkit.signin._api import run_login_server_with_progress as start_library_run
 from loginkit.signin._options import ServerOptions
 
-from .harness import Issuer, exchange, random_jwt, random_token
+from .harness import Issuer, random_jwt, random_token
 
 C = LoginFailureCategory
 WINDOW = 16

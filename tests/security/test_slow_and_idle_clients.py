@@ -11,9 +11,11 @@ import threading
 import time
 from pathlib import Path
 
+from support.loopback import Raw, exchange, start_run
+
 from loginkit.core._limits import ServerLimits
 
-from .harness import Issuer, Raw, exchange, start
+from .harness import Issuer
 
 DEADLINE = 0.5
 CAP = 8
@@ -42,7 +44,7 @@ def closed_by_server(sock: socket.socket, within: float) -> float | None:
 def test_idle_and_half_sent_connections_are_closed_at_the_read_deadline(
     home: Path, issuer: Issuer
 ) -> None:
-    run = start(home, issuer.url, limits=ServerLimits(read_deadline=DEADLINE))
+    run = start_run(home, issuer.url, limits=ServerLimits(read_deadline=DEADLINE))
     idle = connect(run.port)
     half = connect(run.port)
     half.sendall(
@@ -63,7 +65,7 @@ def test_a_trickling_client_is_cut_off_by_the_whole_request_deadline(
     home: Path, issuer: Issuer
 ) -> None:
     """Slowloris: one byte every 50 ms resets no per-read timer; the deadline covers the request."""
-    run = start(home, issuer.url, limits=ServerLimits(read_deadline=DEADLINE))
+    run = start_run(home, issuer.url, limits=ServerLimits(read_deadline=DEADLINE))
     sock = connect(run.port)
     head = f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{run.port}\r\n" + "X-Slow: yes\r\n" * 50
     started = time.monotonic()
@@ -89,7 +91,7 @@ def test_a_trickling_client_is_cut_off_by_the_whole_request_deadline(
 
 
 def test_past_the_cap_the_oldest_idle_connections_are_dropped(home: Path, issuer: Issuer) -> None:
-    run = start(home, issuer.url, limits=ServerLimits(max_connections=CAP))
+    run = start_run(home, issuer.url, limits=ServerLimits(max_connections=CAP))
     # Some idle, some with half-sent headers: neither kind is "being answered", both can go.
     held = []
     for i in range(40):
@@ -111,7 +113,7 @@ def test_past_the_cap_the_oldest_idle_connections_are_dropped(home: Path, issuer
 
 
 def test_a_callback_being_answered_is_never_dropped_for_the_cap(home: Path, issuer: Issuer) -> None:
-    run = start(home, issuer.url, limits=ServerLimits(max_connections=CAP))
+    run = start_run(home, issuer.url, limits=ServerLimits(max_connections=CAP))
     issuer.proxy.arm("delay", seconds=1.0, grant_type="authorization_code")
     answers: list[Raw] = []
     thread = threading.Thread(target=lambda: answers.append(run.callback()))
@@ -131,7 +133,7 @@ def test_when_every_connection_is_being_answered_a_new_one_is_refused(
 ) -> None:
     """Only a request carrying this run's state can keep a handler busy, so this is the browser
     with prefetches; the cap still holds (no file-descriptor exhaustion) and they are all served."""
-    run = start(home, issuer.url, limits=ServerLimits(max_connections=2))
+    run = start_run(home, issuer.url, limits=ServerLimits(max_connections=2))
     issuer.proxy.arm("delay", seconds=1.0, grant_type="authorization_code")
     answers: list[Raw] = []
     threads = [threading.Thread(target=lambda: answers.append(run.callback())) for _ in range(2)]

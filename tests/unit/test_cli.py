@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 from support.cli_runner import cli, env_for
+from support.loopback import http_get
 from syrupy.assertion import SnapshotAssertion
 
 from .fake_issuer import Behaviour, FakeIssuer
-from .helpers import free_port, http_get, normalise
+from .helpers import free_port, normalise
 from .snapshot_ext import TextSnapshot
 
 

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from joserfc.jwk import RSAKey
+from support.loopback import Run, http_get
 
 from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
 from loginkit.core._exceptions import ErrorKind, LoginError
@@ -31,15 +32,13 @@ from loginkit.signin._api import run_login_server_with_progress, start_login_ser
 from loginkit.signin._options import ServerOptions
 
 from .fake_issuer import KID, Behaviour, FakeIssuer, id_token_for, make_jwt
-from .helpers import STATE, Run, free_port, http_get, start_run
+from .helpers import STATE, free_port, start_run
 
 C = LoginFailureCategory
 
 
 def expect_failure(run: Run, category: LoginFailureCategory, kind: ErrorKind) -> LoginError:
-    with pytest.raises(LoginError) as info:
-        run.server.block_until_done(timeout=30)
-    error = info.value
+    error = run.finish_error(timeout=30)
     assert error.kind is kind
     assert error.failure is not None
     assert error.failure.category is category
@@ -64,8 +63,8 @@ def test_success_persists_codex_layout_and_redirects(
 
     page = run.get("/success")
     assert page.status == 200
-    assert "Signed in to Codex" in page.body
-    run.server.block_until_done(timeout=10)
+    assert "Signed in to Codex" in page.text
+    run.finish_ok()
 
     # What was sent: a form body in Codex's order, with the verifier matching the challenge.
     exchange = fake_issuer.requests[0]
@@ -138,7 +137,7 @@ def test_reload_after_success_shows_success_again_without_reexchange(
     assert first.headers["location"] == again.headers["location"]
     assert len([r for r in fake_issuer.requests if r["grant_type"] == "authorization_code"]) == 1
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
 
 
 def test_success_page_cannot_be_faked_before_credentials_are_saved(
@@ -148,7 +147,7 @@ def test_success_page_cannot_be_faked_before_credentials_are_saved(
     assert run.get("/success").status == 404
     assert run.callback(f"code=c&state={STATE}").status == 302
     assert run.get("/success").status == 200
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
 
 
 def test_state_mismatch_keeps_waiting_then_a_good_callback_succeeds(
@@ -156,14 +155,14 @@ def test_state_mismatch_keeps_waiting_then_a_good_callback_succeeds(
 ) -> None:
     run = start_run(home, fake_issuer.issuer)
     bad = run.callback("code=c&state=not-the-state")
-    assert (bad.status, bad.body) == (400, "State mismatch")
+    assert (bad.status, bad.text) == (400, "State mismatch")
     assert [f.category for f in run.failures()] == [C.CALLBACK_STATE_MISMATCH]
     mismatch = run.events[-2]
     assert isinstance(mismatch, LoginPhase.CallbackReceived)
     assert not mismatch.state_valid and not mismatch.is_user_visible()
     assert run.callback(f"code=c&state={STATE}").status == 302
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
     exchanges = [r for r in fake_issuer.requests if r["grant_type"] == "authorization_code"]
     assert len(exchanges) == 1, "the mismatched callback never reached the token endpoint"
 
@@ -172,9 +171,9 @@ def test_provider_error_ends_with_permission_denied(home: Path, fake_issuer: Fak
     run = start_run(home, fake_issuer.issuer)
     page = run.callback(f"error=some_other_reason&state={STATE}")
     assert page.status == 200
-    assert "Sign-in could not be completed" in page.body
-    assert "Sign-in failed: some_other_reason" in page.body
-    assert "Return to Codex to retry" in page.body
+    assert "Sign-in could not be completed" in page.text
+    assert "Sign-in failed: some_other_reason" in page.text
+    assert "Return to Codex to retry" in page.text
     error = expect_failure(run, C.PROVIDER_CALLBACK_ERROR, ErrorKind.PERMISSION_DENIED)
     assert str(error) == "Sign-in failed: some_other_reason"
     assert not (home / "auth.json").exists()
@@ -188,10 +187,10 @@ def test_missing_entitlement_page_hides_raw_description(
     page = run.callback(
         f"error=access_denied&error_description={raw.replace(' ', '+')}&state={STATE}"
     )
-    assert "You do not have access to Codex" in page.body
-    assert "Contact your workspace administrator" in page.body
-    assert "access_denied" in page.body
-    assert raw not in page.body
+    assert "You do not have access to Codex" in page.text
+    assert "Contact your workspace administrator" in page.text
+    assert "access_denied" in page.text
+    assert raw not in page.text
     error = expect_failure(run, C.PROVIDER_CALLBACK_ERROR, ErrorKind.PERMISSION_DENIED)
     assert str(error).startswith("Codex is not enabled for your workspace.")
 
@@ -199,7 +198,7 @@ def test_missing_entitlement_page_hides_raw_description(
 def test_missing_code_is_invalid_data(home: Path, fake_issuer: FakeIssuer) -> None:
     run = start_run(home, fake_issuer.issuer)
     page = run.callback(f"state={STATE}")
-    assert "missing_authorization_code" in page.body
+    assert "missing_authorization_code" in page.text
     expect_failure(run, C.MISSING_AUTHORIZATION_CODE, ErrorKind.INVALID_DATA)
 
 
@@ -258,7 +257,7 @@ def test_token_endpoint_failures_are_classified(
     fake_issuer.script.append(behaviour)
     run = start_run(home, fake_issuer.issuer, timeouts=Timeouts.uniform(1.0))
     page = run.callback(f"code=the-code-value&state={STATE}")
-    assert "token_exchange_failed" in page.body
+    assert "token_exchange_failed" in page.text
     error = expect_failure(run, category, ErrorKind.OTHER)
     assert fragment.format(port=fake_issuer.port) in str(error)
     assert error.failure is not None
@@ -310,7 +309,7 @@ def test_id_token_signed_by_a_stranger_is_id_token_invalid_and_saves_nothing(
     )
     run = start_run(home, fake_issuer.issuer)
     page = run.callback(f"code=c&state={STATE}")
-    assert "id_token verification failed: the signature does not match" in page.body
+    assert "id_token verification failed: the signature does not match" in page.text
     error = expect_failure(run, C.ID_TOKEN_INVALID, ErrorKind.INVALID_DATA)
     assert error.failure is not None
     assert error.failure.phase is LoginFailurePhase.VALIDATE_CALLBACK
@@ -328,7 +327,7 @@ def test_signing_keys_are_found_through_discovery_for_another_issuer(
     run = start_run(home, fake_issuer.issuer)
     assert run.callback(f"code=c&state={STATE}").status == 302
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
     assert fake_issuer.get_paths == [
         "/.well-known/openid-configuration",
         "/oauth/keys/jwks.json",
@@ -381,7 +380,7 @@ def test_workspace_restriction_writes_nothing_and_keeps_old_credentials(
     run = start_run(home, fake_issuer.issuer, forced_chatgpt_workspace_id=" org-required ")
     assert "allowed_workspace_id=org-required" in run.server.auth_url
     page = run.callback(f"code=c&state={STATE}")
-    assert "Login is restricted to workspace id org-required" in page.body
+    assert "Login is restricted to workspace id org-required" in page.text
     error = expect_failure(run, C.WORKSPACE_RESTRICTION, ErrorKind.PERMISSION_DENIED)
     assert error.failure is not None
     assert error.failure.phase is LoginFailurePhase.VALIDATE_CALLBACK
@@ -400,7 +399,7 @@ def test_matching_workspace_is_allowed(home: Path, fake_issuer: FakeIssuer) -> N
     run = start_run(home, fake_issuer.issuer, forced_chatgpt_workspace_id="org-alice")
     assert run.callback(f"code=c&state={STATE}").status == 302
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
 
 
 def test_unwritable_home_is_persist_failed(tmp_path: Path, fake_issuer: FakeIssuer) -> None:
@@ -408,7 +407,7 @@ def test_unwritable_home_is_persist_failed(tmp_path: Path, fake_issuer: FakeIssu
     blocker.write_text("a file where the home directory should be")
     run = start_run(blocker / "home", fake_issuer.issuer)
     page = run.callback(f"code=c&state={STATE}")
-    assert "Sign-in completed but credentials could not be saved locally." in page.body
+    assert "Sign-in completed but credentials could not be saved locally." in page.text
     error = expect_failure(run, C.PERSIST_FAILED, ErrorKind.OTHER)
     assert "not-a-directory" in str(error)
 
@@ -424,7 +423,7 @@ def test_oversized_success_redirect_is_redirect_failed(home: Path, fake_issuer: 
     )
     run = start_run(home, fake_issuer.issuer)
     page = run.callback(f"code=c&state={STATE}")
-    assert "redirect_failed" in page.body
+    assert "redirect_failed" in page.text
     error = expect_failure(run, C.REDIRECT_FAILED, ErrorKind.OTHER)
     assert str(error) == "Sign-in completed but redirecting back to Codex failed."
     assert (home / "auth.json").exists(), "credentials were saved before the redirect"
@@ -446,7 +445,7 @@ def test_needs_setup_redirect_carries_setup_claims(home: Path, fake_issuer: Fake
     assert query["org_id"] == ["org-9"]
     assert query["project_id"] == ["p-1"]
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
 
 
 def test_failed_api_key_exchange_is_not_fatal(home: Path, fake_issuer: FakeIssuer) -> None:
@@ -454,7 +453,7 @@ def test_failed_api_key_exchange_is_not_fatal(home: Path, fake_issuer: FakeIssue
     run = start_run(home, fake_issuer.issuer)
     assert run.callback(f"code=c&state={STATE}").status == 302
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
     assert json.loads((home / "auth.json").read_text())["OPENAI_API_KEY"] is None
 
 
@@ -463,7 +462,7 @@ def test_success_without_success_page_visit_ends_after_grace(
 ) -> None:
     run = start_run(home, fake_issuer.issuer, limits=ServerLimits(success_grace=0.3))
     assert run.callback(f"code=c&state={STATE}").status == 302
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
 
 
 def test_cancel_ends_with_login_cancelled(home: Path, fake_issuer: FakeIssuer) -> None:
@@ -484,10 +483,9 @@ def test_second_server_on_same_port_takes_over(home: Path, fake_issuer: FakeIssu
     port = free_port()
     first = start_run(home, fake_issuer.issuer, port=port)
     second = start_run(home, fake_issuer.issuer, port=port)
-    with pytest.raises(LoginError) as info:
-        first.server.block_until_done(timeout=10)
-    assert (str(info.value), info.value.kind) == ("Login cancelled", ErrorKind.INTERRUPTED)
-    assert info.value.failure is None, "/cancel emits no Failed event (the seed's contract)"
+    error = first.finish_error()
+    assert (str(error), error.kind) == ("Login cancelled", ErrorKind.INTERRUPTED)
+    assert error.failure is None, "/cancel emits no Failed event (the seed's contract)"
     assert second.server.actual_port == port
     assert [type(e).__name__ for e in second.events[:4]] == [
         "BindingLocalServer",
@@ -499,7 +497,7 @@ def test_second_server_on_same_port_takes_over(home: Path, fake_issuer: FakeIssu
     assert second.events[2].is_user_visible()
     assert second.callback(f"code=c&state={STATE}").status == 302
     second.get("/success")
-    second.server.block_until_done(timeout=10)
+    second.finish_ok()
 
 
 def test_the_default_server_is_reachable_only_through_127_0_0_1(
@@ -511,8 +509,7 @@ def test_the_default_server_is_reachable_only_through_127_0_0_1(
     with pytest.raises(ConnectionRefusedError):
         http_get(run.port, "/", address="127.0.0.2")
     run.server.cancel()
-    with pytest.raises(LoginError):
-        run.server.block_until_done(timeout=10)
+    run.finish_error()
 
 
 def test_bind_address_0_0_0_0_serves_other_interfaces_for_containers(
@@ -527,7 +524,7 @@ def test_bind_address_0_0_0_0_serves_other_interfaces_for_containers(
     )
     assert answer.status == 302
     http_get(port, "/success", host=f"localhost:{port}", address="127.0.0.2")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
     assert (home / "auth.json").exists()
 
 
@@ -544,8 +541,7 @@ def test_a_foreign_host_name_is_refused_on_the_wildcard_address_too(
     assert answer.status == 400, "only loopback names are served (DNS rebinding)"
     assert not fake_issuer.requests
     run.server.cancel()
-    with pytest.raises(LoginError):
-        run.server.block_until_done(timeout=10)
+    run.finish_error()
 
 
 def test_a_newer_login_takes_over_a_server_on_the_wildcard_address(
@@ -554,13 +550,10 @@ def test_a_newer_login_takes_over_a_server_on_the_wildcard_address(
     port = free_port()
     first = start_run(home, fake_issuer.issuer, port=port, bind_address="0.0.0.0")
     second = start_run(home, fake_issuer.issuer, port=port, bind_address="0.0.0.0")
-    with pytest.raises(LoginError) as info:
-        first.server.block_until_done(timeout=10)
-    assert str(info.value) == "Login cancelled"
+    assert str(first.finish_error()) == "Login cancelled"
     assert second.server.actual_port == port
     second.server.cancel()
-    with pytest.raises(LoginError):
-        second.server.block_until_done(timeout=10)
+    second.finish_error()
 
 
 @pytest.mark.parametrize("address", ["localhost", "::1", "256.0.0.1", ""])
@@ -600,8 +593,7 @@ def test_unexpected_host_header_is_rejected(home: Path, fake_issuer: FakeIssuer)
     for host in (f"localhost:{run.port}", f"[::1]:{run.port}"):
         assert run.get("/favicon.ico", host=host).status == 404
     run.server.cancel()
-    with pytest.raises(LoginError):
-        run.server.block_until_done(timeout=10)
+    run.finish_error()
 
 
 def test_only_get_reaches_the_callback(home: Path, fake_issuer: FakeIssuer) -> None:
@@ -609,8 +601,7 @@ def test_only_get_reaches_the_callback(home: Path, fake_issuer: FakeIssuer) -> N
     assert run.get(f"/auth/callback?code=c&state={STATE}", method="POST").status == 405
     assert not fake_issuer.requests
     run.server.cancel()
-    with pytest.raises(LoginError):
-        run.server.block_until_done(timeout=10)
+    run.finish_error()
 
 
 def test_browser_launch_failure_is_reported_and_not_fatal(
@@ -629,7 +620,7 @@ def test_browser_launch_failure_is_reported_and_not_fatal(
     assert any(isinstance(e, LoginPhase.OpeningBrowser) for e in run.events)
     assert run.callback(f"code=c&state={STATE}").status == 302, "still waiting for the callback"
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
 
 
 def test_raising_sink_never_fails_the_sign_in(home: Path, fake_issuer: FakeIssuer) -> None:
@@ -678,7 +669,7 @@ def test_missing_home_directory_is_created(tmp_path: Path, fake_issuer: FakeIssu
     run = start_run(home, fake_issuer.issuer)
     run.callback(f"code=c&state={STATE}")
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
     assert (home / "auth.json").exists()
     assert stat.S_IMODE(home.stat().st_mode) == 0o700, "a created home is private"
 
@@ -691,7 +682,7 @@ def test_stale_auth_json_is_fully_replaced(home: Path, fake_issuer: FakeIssuer) 
     run = start_run(home, fake_issuer.issuer)
     run.callback(f"code=c&state={STATE}")
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
     data = json.loads((home / "auth.json").read_text())
     assert data["auth_mode"] == "chatgpt"
     assert data["OPENAI_API_KEY"] == fake_issuer.api_key
@@ -704,7 +695,7 @@ def test_opaque_access_token_still_signs_in(home: Path, fake_issuer: FakeIssuer)
     location = run.callback(f"code=c&state={STATE}").headers["location"]
     assert "plan_type=&" in location
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
 
 
 def test_generic_provider_endpoints_come_from_discovery(
@@ -723,7 +714,7 @@ def test_generic_provider_endpoints_come_from_discovery(
     )
     assert run.callback(f"code=c&state={STATE}").status == 302
     run.get("/success")
-    run.server.block_until_done(timeout=10)
+    run.finish_ok()
     assert fake_issuer.paths == ["/token/v2"], (
         "the code went to the discovered token endpoint, no API-key step"
     )
@@ -739,8 +730,7 @@ def test_generic_provider_without_discovery_uses_default_paths(
     run = start_run(home, fake_issuer.issuer, client_id="my-cli")
     assert run.server.auth_url.startswith(f"{fake_issuer.issuer}/oauth/authorize?")
     run.server.cancel()
-    with pytest.raises(LoginError):
-        run.server.block_until_done(timeout=10)
+    run.finish_error()
     login_log.handler.flush()
     assert (
         "openid discovery document unavailable; using default endpoint paths"

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 from support.cli_runner import env_for
+from support.loopback import http_get
 from support.tty_cli import LOGIN, tty_login
 from syrupy.assertion import SnapshotAssertion
 
 from loginkit.loopback._paste import pasted_callback_target
 
 from .fake_issuer import FakeIssuer
-from .helpers import http_get, normalise
+from .helpers import normalise
 from .snapshot_ext import TextSnapshot
 
 QUICK = ["--port", "0", "--no-browser", "--timeout", "1"]
