@@ -1,12 +1,11 @@
-"""The authorization URL: loginkit.oauth._authorize."""
+"""The authorization URL: loginkit.oauth._pkce."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
 from loginkit.core._profiles import OPENAI, generic_profile
-from loginkit.oauth._authorize import build_authorize_url
-from loginkit.oauth._pkce import PkceCodes
+from loginkit.oauth._pkce import PkceCodes, build_authorize_url
 
 
 def test_authorize_url_matches_codex_byte_for_byte() -> None:

@@ -12,7 +12,7 @@ from support.cli_runner import env_for
 
 from loginkit.cli._linkfirst import _checked, _config_allows, _home, _log_opens, _options
 from loginkit.core._profiles import OPENAI
-from loginkit.oauth._authorize import build_authorize_url
+from loginkit.oauth._pkce import build_authorize_url
 from loginkit.signin._browser import LoginRun
 from loginkit.signin._options import ServerOptions
 from loginkit.signin._prelinked import prelink

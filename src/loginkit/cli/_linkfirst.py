@@ -21,8 +21,7 @@ import os
 import sys
 
 from loginkit.core import _codex as codex
-from loginkit.core._texts import link_text
-from loginkit.signin._prelinked import prelink
+from loginkit.signin._prelinked import link_text, prelink
 
 STORE_MODES = ("file", "keyring", "auto", "ephemeral")
 

@@ -79,7 +79,7 @@ def _in_the_foreground() -> bool:
 
 
 def link_block(auth_url: str, profile: Profile) -> str:
-    from loginkit.core._texts import link_text
+    from loginkit.signin._prelinked import link_text
 
     return link_text(auth_url, profile.device_login_command)
 
@@ -207,8 +207,6 @@ def _drive(
 
     Raises :class:`LoginError` for a failed run and :class:`_Interrupted` after Ctrl-C.
     """
-    from loginkit.signin._api import LoginServer
-
     try:
         if prelinked is not None:
             run.adopt(prelinked)  # its link is already on screen
@@ -220,10 +218,14 @@ def _drive(
         run.start()
         if run.opts.open_browser:
             run.launch_browser()
+        from loginkit.signin._api import LoginServer
+
         LoginServer(run).block_until_done()
         return
     except KeyboardInterrupt:
         run.cancel("Login was interrupted", kind=ErrorKind.INTERRUPTED)
+    from loginkit.signin._api import LoginServer
+
     try:
         LoginServer(run).block_until_done(timeout=10)
     except LoginError as exc:

@@ -29,7 +29,6 @@ classified when it is built from the HTTP library's exception type.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from loginkit.core._categories import (
@@ -122,16 +121,38 @@ class SignInStepError(LoginkitError):
         return self.message
 
 
-@dataclass(frozen=True)
 class TokenEndpointErrorDetail:
     """What an error body said. ``error_code``/``error_message`` come from parsed JSON only.
 
     ``display`` may be the raw body when it was not JSON: fit to show a person, not to log.
+    A plain class, not a dataclass: this module loads before the sign-in link is printed, and a
+    dataclass costs a third of a millisecond to define.
     """
 
-    error_code: str | None
-    error_message: str | None
-    display: str
+    __slots__ = ("display", "error_code", "error_message")
+
+    def __init__(self, error_code: str | None, error_message: str | None, display: str) -> None:
+        self.error_code = error_code
+        self.error_message = error_message
+        self.display = display
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TokenEndpointErrorDetail):
+            return NotImplemented
+        return (self.error_code, self.error_message, self.display) == (
+            other.error_code,
+            other.error_message,
+            other.display,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.error_code, self.error_message, self.display))
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenEndpointErrorDetail(error_code={self.error_code!r},"
+            f" error_message={self.error_message!r}, display={self.display!r})"
+        )
 
     @property
     def from_json(self) -> bool:

@@ -1,10 +1,18 @@
-"""PKCE (RFC 7636, S256) and the CSRF ``state`` value, from the OS CSPRNG."""
+"""PKCE (RFC 7636, S256), the CSRF ``state`` value (from the OS CSPRNG) and the authorize URL
+(RFC 6749 4.1.1) they go into, with ``base64``, ``hashlib``, ``secrets`` and ``urllib.parse``
+only: this module is on the way to the sign-in link."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import secrets
+from urllib.parse import quote
+
+# Not ``typing.TYPE_CHECKING``: typing is not loaded on the way to the link.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from loginkit.core._profiles import Profile
 
 
 def _b64url(data: bytes) -> str:
@@ -52,3 +60,58 @@ def generate_pkce() -> PkceCodes:
 def generate_state() -> str:
     """32 random bytes, base64url without padding: 43 characters."""
     return _b64url(secrets.token_bytes(32))
+
+
+def authorize_url(
+    endpoint: str,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    scope: str,
+    code_challenge: str,
+    extra_params: tuple[tuple[str, str], ...],
+    state: str,
+    originator: str | None,
+    workspace_id: str | None,
+) -> str:
+    """The authorize URL, parameters in Codex's order, values RFC 3986 percent-encoded."""
+    params = [
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("scope", scope),
+        ("code_challenge", code_challenge),
+        ("code_challenge_method", "S256"),
+        *extra_params,
+        ("state", state),
+    ]
+    if originator is not None:
+        params.append(("originator", originator))
+    if workspace_id is not None:
+        params.append(("allowed_workspace_id", workspace_id))
+    query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params)
+    return f"{endpoint}?{query}"
+
+
+def build_authorize_url(
+    profile: Profile,
+    *,
+    issuer: str,
+    client_id: str,
+    redirect_uri: str,
+    pkce: PkceCodes,
+    state: str,
+    workspace_id: str | None,
+) -> str:
+    """The authorize URL, parameters in Codex's order, values RFC 3986 percent-encoded."""
+    return authorize_url(
+        profile.authorize_endpoint(issuer),
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        scope=profile.scope,
+        code_challenge=pkce.code_challenge,
+        extra_params=profile.extra_authorize_params,
+        state=state,
+        originator=profile.originator,
+        workspace_id=workspace_id,
+    )

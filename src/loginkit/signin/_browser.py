@@ -17,10 +17,9 @@ import enum
 import logging
 import socket
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
+from loginkit.core._categories import AnyCategory, LoginFailureCategory, LoginFailurePhase
 from loginkit.core._exceptions import ErrorKind, LoginError, SignInStepError
 from loginkit.core._log import log_event
 from loginkit.core._phases import (
@@ -30,17 +29,14 @@ from loginkit.core._phases import (
     Failed,
     LocalServerBound,
     LoginPhase,
-    OpeningBrowser,
     ProgressSink,
     Succeeded,
     WaitingForCallback,
 )
-from loginkit.core._redact import scrub
 from loginkit.core._texts import format_duration
 from loginkit.loopback._takeover import bind_callback_port
-from loginkit.oauth._authorize import build_authorize_url
-from loginkit.oauth._pkce import generate_pkce, generate_state
-from loginkit.oauth._provider import Provider, prewarm
+from loginkit.oauth._pkce import build_authorize_url, generate_pkce, generate_state
+from loginkit.signin._launch import open_system_browser
 from loginkit.signin._options import ServerOptions
 from loginkit.signin._prelinked import Prelinked
 
@@ -48,13 +44,19 @@ if TYPE_CHECKING:
     import asyncio
     import concurrent.futures
 
-    from loginkit.loopback._callback import CallbackContext, Decision, Request, Response, RunResult
+    from loginkit.loopback._callback import (
+        CallbackContext,
+        Decision,
+        Finish,
+        Request,
+        Response,
+        RunResult,
+    )
+    from loginkit.oauth._provider import Provider
 
 logger = logging.getLogger("loginkit.server")
 
 READY_TIMEOUT = 2.0
-#: A Location header longer than this is refused by common proxies and some browsers.
-MAX_REDIRECT_LENGTH = 16 * 1024
 
 
 class _Stage(enum.Enum):
@@ -68,12 +70,15 @@ class _Stage(enum.Enum):
     ENDED = "ended"  # the result is set; nothing changes any more
 
 
-@dataclass(frozen=True)
 class _Serving:
-    """What exists only while SERVING: the server's loop and the future that ends it."""
+    """What exists only while SERVING: the server's loop and the future that ends it. (A plain
+    class: defining a dataclass costs a third of a millisecond before the link is printed.)"""
 
-    loop: asyncio.AbstractEventLoop
-    done: asyncio.Future[RunResult]
+    __slots__ = ("done", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, done: asyncio.Future[RunResult]) -> None:
+        self.loop = loop
+        self.done = done
 
 
 class LoginRun:
@@ -87,8 +92,7 @@ class LoginRun:
         self.opts = opts
         self.profile = opts.resolved_profile
         self._emitter = Emitter(sink)
-        #: The run's one connection to the provider (no client is built before the first request).
-        self.provider = Provider(self.profile, opts.issuer, opts.timeouts)
+        self._provider: Provider | None = None
         self._pkce = generate_pkce()
         self._state = opts.force_state if opts.force_state is not None else generate_state()
         self._sockets: list[socket.socket] = []
@@ -108,6 +112,16 @@ class LoginRun:
         self._early_end: tuple[RunResult, Failed | None] | None = None
         self._ctx: CallbackContext | None = None
         self._inflight: asyncio.Future[Decision] | None = None
+
+    @property
+    def provider(self) -> Provider:
+        """The run's one connection to the provider: made on first use (the openai profile's
+        link never needs it), then shared by discovery, the exchange, the keys and the API key."""
+        if self._provider is None:
+            from loginkit.oauth._provider import Provider
+
+            self._provider = Provider(self.profile, self.opts.issuer, self.opts.timeouts)
+        return self._provider
 
     def emit(self, phase: LoginPhase) -> None:
         self._emitter(phase)
@@ -130,8 +144,9 @@ class LoginRun:
         self._stage = _Stage.BOUND
         self.emit(LocalServerBound(port=self.actual_port))
         log_event(logger, logging.INFO, "local callback server bound", port=self.actual_port)
-        # Generic providers only: the openai profile's link never waits for the network.
-        self.profile = self.provider.discover()
+        if self.profile.discover:
+            # Generic providers only: the openai profile's link never waits for the network.
+            self.profile = self.provider.discover()
         self.redirect_uri = f"http://{self.profile.redirect_host}:{self.actual_port}/auth/callback"
         self.auth_url = build_authorize_url(
             self.profile,
@@ -184,33 +199,7 @@ class LoginRun:
 
     def launch_browser(self) -> None:
         """Open the system browser on a helper thread; a slow or failing launcher is non-fatal."""
-        self.emit(OpeningBrowser())
-        log_event(logger, logging.INFO, "opening browser for oauth authorization")
-
-        def _open() -> None:
-            try:
-                import webbrowser
-
-                if webbrowser.open(self.auth_url):
-                    return
-                message = "No browser found"
-            except Exception as exc:
-                message = scrub(str(exc), [self.auth_url]) or type(exc).__name__
-            log_event(
-                logger,
-                logging.WARNING,
-                "failed to open browser for oauth authorization",
-                err=message,
-            )
-            self.emit(
-                Failed(
-                    LoginFailurePhase.OPEN_BROWSER,
-                    LoginFailureCategory.BROWSER_LAUNCH_FAILED,
-                    message,
-                )
-            )
-
-        threading.Thread(target=_open, name="loginkit-browser", daemon=True).start()
+        open_system_browser(self.auth_url, self.emit)
 
     # -- the event loop thread -------------------------------------------------------------------
 
@@ -230,7 +219,8 @@ class LoginRun:
             for sock in self._sockets:
                 sock.close()
             loop.close()
-            self.provider.close()
+            if self._provider is not None:
+                self._provider.close()
         with self._lock:
             self._stage = _Stage.ENDED
             self._serving = None
@@ -259,6 +249,8 @@ class LoginRun:
         if self.opts.login_timeout is not None:
             timer = loop.call_later(self.opts.login_timeout, self._timed_out)
         # Load the HTTP stack while the person is still in the browser.
+        from loginkit.oauth._provider import prewarm
+
         loop.run_in_executor(None, prewarm)
         result = await serving.done
         if timer is not None:
@@ -400,20 +392,14 @@ class LoginRun:
 
     def _complete(self, code: str) -> Decision:
         """Worker thread: exchange, finish (verify, check, save), and decide the browser's answer."""
-        from loginkit.loopback._callback import (
-            Finish,
-            Outcome,
-            Reply,
-            Response,
-            RunResult,
-            error_page_response,
-        )
+        from loginkit.loopback._callback import Reply, Response
         from loginkit.signin._finish import (
             Destination,
             compose_success_url,
             error_page_words,
             exchange_code,
             finish_sign_in,
+            redirect_is_usable,
         )
 
         secrets = [code, self._pkce.code_verifier, self._state]
@@ -449,29 +435,20 @@ class LoginRun:
                 tokens.access_token,
             )
         except SignInStepError as exc:
-            failure = Failed(exc.step.for_browser(), exc.category, exc.message)
-            # Emitted here (not via decision.events) so it precedes nothing else of this run.
-            self.emit(failure)
             page = error_page_words(exc)
-            return Finish(
-                error_page_response(*page, self.profile),
-                RunResult(Outcome.FAILURE, exc.message, exc.kind, failure),
-            )
-
-        if len(location) > MAX_REDIRECT_LENGTH or any(c in location for c in "\r\n\0 "):
+            return self._fail(exc.step.for_browser(), exc.category, exc.message, exc.kind, page)
+        if not redirect_is_usable(location):
             message = f"Sign-in completed but redirecting back to {self.profile.app_name} failed."
             log_event(
                 logger, logging.ERROR, "success redirect could not be built", length=len(location)
             )
-            failure = Failed(
+            page = (message, "redirect_failed", None)
+            return self._fail(
                 LoginFailurePhase.REDIRECT_BACK_TO_CODEX,
                 LoginFailureCategory.REDIRECT_FAILED,
                 message,
-            )
-            self.emit(failure)
-            return Finish(
-                error_page_response(message, "redirect_failed", None, self.profile),
-                RunResult(Outcome.FAILURE, message, ErrorKind.OTHER, failure),
+                ErrorKind.OTHER,
+                page,
             )
         assert self._ctx is not None
         import dataclasses
@@ -485,6 +462,25 @@ class LoginRun:
             # Credentials are saved: if the browser never loads /success, still end as a success.
             loop.call_soon_threadsafe(self._arm_success_grace)
         return Reply(Response(status=302, location=location))
+
+    def _fail(
+        self,
+        phase: LoginFailurePhase,
+        category: AnyCategory,
+        message: str,
+        kind: ErrorKind,
+        page: tuple[str, str, str | None],
+    ) -> Finish:
+        """The run's end after a failed finish: the ``Failed`` event (emitted here, not through
+        ``decision.events``, so that it precedes nothing else of the run) and the error page."""
+        from loginkit.loopback._callback import Finish, Outcome, RunResult, error_page_response
+
+        failure = Failed(phase, category, message)
+        self.emit(failure)
+        return Finish(
+            error_page_response(*page, self.profile),
+            RunResult(Outcome.FAILURE, message, kind, failure),
+        )
 
     def _arm_success_grace(self) -> None:
         from loginkit.loopback._callback import Outcome, RunResult

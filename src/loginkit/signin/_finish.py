@@ -237,6 +237,15 @@ def persist_tokens(
         store_for(mode, codex_home).save(auth)
 
 
+#: A Location header longer than this is refused by common proxies and some browsers.
+MAX_REDIRECT_LENGTH = 16 * 1024
+
+
+def redirect_is_usable(location: str) -> bool:
+    """Whether a success URL can be sent as a ``Location`` (short, no header-breaking bytes)."""
+    return len(location) <= MAX_REDIRECT_LENGTH and not any(c in location for c in "\r\n\0 ")
+
+
 def compose_success_url(
     port: int,
     issuer: str,

@@ -9,8 +9,7 @@ import socket
 
 from loginkit.core import _codex as codex
 from loginkit.loopback._listen import LOOPBACK, listen
-from loginkit.oauth._authorize import authorize_url
-from loginkit.oauth._pkce import PkceCodes, generate_pkce, generate_state
+from loginkit.oauth._pkce import PkceCodes, authorize_url, generate_pkce, generate_state
 
 
 class Prelinked:
@@ -71,3 +70,12 @@ def prelink(port: int, issuer: str) -> Prelinked | None:
         workspace_id=None,
     )
     return Prelinked(sockets, actual, pkce, state, redirect_uri, url)
+
+
+def link_text(auth_url: str, device_login_command: str) -> str:
+    """The block with the sign-in link (the seed's words)."""
+    return (
+        "If a browser window didn't open, use this link to sign in:\n\n"
+        f"{auth_url}\n\n"
+        f"On a remote or headless machine? Use `{device_login_command}` instead."
+    )
