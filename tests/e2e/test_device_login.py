@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,14 +13,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 from support.browser import complete_device_login, complete_login
-from support.cli_runner import env_for
+from support.cli_runner import Cli, loginkit_command, spawn
 from support.provider import Provider
 
 
 @dataclass
 class DeviceCli:
-    proc: subprocess.Popen[str]
-    head: str
+    run: Cli
+
+    @property
+    def head(self) -> str:
+        return "".join(self.run.head)
 
     def code(self) -> tuple[str, str]:
         url = re.search(r"^   (http\S+/codex/device)$", self.head, re.M)
@@ -32,9 +32,7 @@ class DeviceCli:
         return url.group(1), code.group(1)
 
     def finish(self, timeout: float = 60) -> tuple[int, str, str]:
-        self.proc.wait(timeout=timeout)
-        assert self.proc.stdout is not None and self.proc.stderr is not None
-        return self.proc.returncode, self.proc.stdout.read(), self.head + self.proc.stderr.read()
+        return self.run.finish(timeout)
 
 
 @contextmanager
@@ -45,40 +43,11 @@ def device_cli(
     mode: str = "always",
     until: str = "Never share this code.",
 ) -> Iterator[DeviceCli]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "loginkit",
-        "login",
-        f"--device-auth={mode}",
-        *extra,
-        "--issuer",
-        issuer,
-        "--codex-home",
-        str(home),
-    ]
-    proc = subprocess.Popen(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env_for(home),
+    cmd = loginkit_command(
+        "login", f"--device-auth={mode}", *extra, "--issuer", issuer, "--codex-home", str(home)
     )
-    assert proc.stderr is not None
-    head = ""
-    deadline = time.monotonic() + 20
-    while until not in head and time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        head += line
-    try:
-        yield DeviceCli(proc, head)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    with spawn(cmd, until=until) as run:
+        yield DeviceCli(run)
 
 
 def test_device_code_sign_in(provider: Provider, browser: Browser, home: Path) -> None:

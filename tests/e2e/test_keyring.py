@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.cli_runner import env_for
+from support.cli_runner import env_for, run_loginkit
 from support.secret_service import run_in_secret_service
 
 from loginkit.store._keyring import keyring_account
@@ -103,17 +103,9 @@ def test_locked_keyring_in_auto_mode_falls_back_to_file_and_says_so(tmp_path: Pa
 
 
 def run_cli(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in env_for(home).items() if k != "DBUS_SESSION_BUS_ADDRESS"}
-    env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/nonexistent/bus"
-    return subprocess.run(
-        [sys.executable, "-m", "loginkit", *args, "--codex-home", str(home)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    """No D-Bus session bus at all: an address where nothing listens."""
+    bus = {"DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/bus"}
+    return run_loginkit(*args, home=home, stdin=stdin, env=bus)
 
 
 def test_no_keyring_at_all(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 from support.browser import complete_login
-from support.cli_runner import cli, env_for
+from support.cli_runner import cli, loginkit_command, start
 from support.provider import Provider, start_provider
 
 from loginkit.store._refresh import OTHER
@@ -65,17 +64,8 @@ def expire_access_token(home: Path, **token_overrides: str) -> dict[str, Any]:
 
 
 def token_processes(home: Path, count: int) -> list[subprocess.CompletedProcess[str]]:
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "loginkit", "token", "--codex-home", str(home)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env_for(home),
-        )
-        for _ in range(count)
-    ]
+    # All started before any is waited for: they must overlap.
+    procs = [start(loginkit_command("token", home=home)) for _ in range(count)]
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)

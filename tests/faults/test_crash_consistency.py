@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.cli_runner import loginkit_command, spawn
 from support.loopback import exchange
 
 from loginkit.store._authfile import AuthDotJson, FileStore, TokenData, write_atomic
 
 from .crash_child import POINTS
 
-from security.harness import Issuer, cli_command, spawn_cli  # isort: skip
+from security.harness import Issuer  # isort: skip
 
 CHILD = Path(__file__).with_name("crash_child.py")
 #: Where the rename has happened, the new file must be there; before it, the old one.
@@ -175,16 +176,30 @@ HOOK = (
 )
 
 
+def login_args(home: Path, issuer: Issuer) -> tuple[str, ...]:
+    return (
+        "login",
+        "--codex-home",
+        str(home),
+        "--issuer",
+        issuer.url,
+        "--port",
+        "0",
+        "--no-browser",
+    )
+
+
 @pytest.mark.parametrize("point", ["mid_write", "before_rename", "after_rename"])
 def test_kill_9_while_loginkit_login_saves_credentials(
     home: Path, issuer: Issuer, point: str
 ) -> None:
     old = b'{\n  "auth_mode": "apikey",\n  "OPENAI_API_KEY": "sk-old-key"\n}'
     (home / "auth.json").write_bytes(old)
-    args = cli_command(home, "--issuer", issuer.url, "--port", "0", "--no-browser")[3:]
-    command = [sys.executable, "-c", HOOK, point, *args]
+    command = loginkit_command(
+        *login_args(home, issuer), program=(sys.executable, "-c", HOOK, point)
+    )
     env = {"PYTHONPATH": str(CHILD.parent)}
-    with spawn_cli(command, env=env) as run:
+    with spawn(command, env=env) as run:
         callback = f"GET /auth/callback?code=c&state={run.state} HTTP/1.1\r\nHost: localhost:{run.port}\r\n\r\n"
         answer = exchange(run.port, callback.encode(), until_close=True)
         run.proc.wait(10)
@@ -199,9 +214,7 @@ def test_kill_9_while_loginkit_login_saves_credentials(
 
     # The lock died with the process: the next sign-in saves at once.
     issuer.randomize()
-    with spawn_cli(
-        cli_command(home, "--issuer", issuer.url, "--port", "0", "--no-browser")
-    ) as again:
+    with spawn(loginkit_command(*login_args(home, issuer))) as again:
         callback = f"GET /auth/callback?code=c&state={again.state} HTTP/1.1\r\nHost: localhost:{again.port}\r\n\r\n"
         assert exchange(again.port, callback.encode()).status == 302
         success = f"GET /success HTTP/1.1\r\nHost: localhost:{again.port}\r\n\r\n"

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support.cli_runner import cli, env_for
+from support.cli_runner import cli, run_loginkit
 from support.loopback import http_get
 from syrupy.assertion import SnapshotAssertion
 
@@ -123,15 +123,7 @@ def test_bind_beyond_the_loopback_warns_before_the_link(
 
 
 def test_bind_rejects_what_is_not_an_ipv4_address(home: Path, snapshot: SnapshotAssertion) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "loginkit", "login", "--codex-home", str(home), "--bind", "::"],
-        check=False,
-        env=env_for(home),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        stdin=subprocess.DEVNULL,
-    )
+    done = run_loginkit("login", "--codex-home", str(home), "--bind", "::", timeout=30)
     assert done.returncode == 1
     assert done.stderr == snapshot(extension_class=TextSnapshot, name="cli_bind_invalid")
 
@@ -165,16 +157,13 @@ def test_json_mode(home: Path, fake_issuer: FakeIssuer) -> None:
 
 
 def test_bad_codex_home_env(tmp_path: Path) -> None:
-    env = env_for(tmp_path)
-    env["CODEX_HOME"] = str(tmp_path / "missing")
-    done = subprocess.run(
-        [sys.executable, "-m", "loginkit", "login", "--no-browser", "--port", "0"],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
+    done = run_loginkit(
+        "login",
+        "--no-browser",
+        "--port",
+        "0",
+        env={"CODEX_HOME": str(tmp_path / "missing")},
         timeout=30,
-        stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 1
     assert done.stderr.startswith("Error loading configuration: CODEX_HOME points to")

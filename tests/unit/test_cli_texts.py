@@ -14,12 +14,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from support.cli_runner import cli, env_for, interruptible
+from support.cli_runner import cli, loginkit_command, run_loginkit, spawn
 from support.secret_service import SecretServiceMissing, check_secret_service_installed
 from syrupy.assertion import SnapshotAssertion
 
@@ -28,23 +27,15 @@ from .fake_issuer import Behaviour, FakeIssuer, id_token_for, make_jwt
 from .helpers import free_port, normalise
 from .snapshot_ext import TextSnapshot
 
-LOGINKIT = [sys.executable, "-m", "loginkit"]
 KEY = "sk-proj-1234567890ABCDE"
 #: Never a real keyring in these tests: a clean "no usable OS keyring" instead.
 NO_KEYRING = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
 
 
-def clean_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """A clean environment: no CODEX_HOME, no colour forcing, no refresh override, and a fixed
-    terminal width so argparse wraps its help the same way everywhere."""
-    env = {
-        k: v
-        for k, v in env_for(home).items()
-        if k not in ("FORCE_COLOR", "NO_COLOR", "CODEX_REFRESH_TOKEN_URL_OVERRIDE")
-    }
-    env["COLUMNS"] = "100"
-    env.update(extra or {})
-    return env
+#: A clean environment: no CODEX_HOME (``env_for``), no colour forcing, no refresh override, and a
+#: fixed terminal width so argparse wraps its help the same way everywhere.
+UNSET = ("FORCE_COLOR", "NO_COLOR", "CODEX_REFRESH_TOKEN_URL_OVERRIDE")
+COLUMNS = {"COLUMNS": "100"}
 
 
 def run(
@@ -53,20 +44,9 @@ def run(
     stdin: str | bytes | None = None,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m loginkit ARGS`` (ARGS name the home themselves, if they want one)."""
-    data = stdin.encode() if isinstance(stdin, str) else stdin
-    done = subprocess.run(
-        [*LOGINKIT, *args],
-        input=data,
-        stdin=subprocess.DEVNULL if data is None else None,
-        capture_output=True,
-        env=clean_env(home, env),
-        timeout=60,
-        check=False,
-    )
-    return subprocess.CompletedProcess(
-        done.args, done.returncode, done.stdout.decode(), done.stderr.decode()
-    )
+    """``python -m loginkit ARGS`` in the clean environment, output decoded exactly as written
+    (ARGS name the home themselves, if they want one)."""
+    return run_loginkit(*args, stdin=stdin, env={**COLUMNS, **(env or {})}, unset=UNSET, raw=True)
 
 
 def hide_paths(text: str, home: Path) -> str:
@@ -247,32 +227,20 @@ def test_logout_warns_about_a_locked_keyring(home: Path, snapshot: SnapshotAsser
     out_file, err_file = home.parent / "logout.stdout", home.parent / "logout.stderr"
     # dbus-run-session's daemons write to the inherited stdout and stderr: loginkit's own go to
     # files.
-    env = {k: v for k, v in clean_env(home).items() if k != "DBUS_SESSION_BUS_ADDRESS"}
     script = 'exec "$@" >"$LOGINKIT_STDOUT" 2>"$LOGINKIT_STDERR"'
-    done = subprocess.run(
-        [
-            "dbus-run-session",
-            "--",
-            "sh",
-            "-c",
-            script,
-            "sh",
-            *LOGINKIT,
-            "logout",
-            "--codex-home",
-            str(home),
-        ],
+    done = run_loginkit(
+        "logout",
+        "--codex-home",
+        str(home),
+        program=["dbus-run-session", "--", "sh", "-c", script, "sh", *loginkit_command()],
         env={
-            **env,
+            **COLUMNS,
             "HOME": str(home.parent),
             "LOGINKIT_STDOUT": str(out_file),
             "LOGINKIT_STDERR": str(err_file),
         },
-        capture_output=True,
-        text=True,
+        unset=(*UNSET, "DBUS_SESSION_BUS_ADDRESS"),
         timeout=120,
-        check=False,
-        stdin=subprocess.DEVNULL,
     )
     result = subprocess.CompletedProcess(
         done.args, done.returncode, out_file.read_text(), err_file.read_text()
@@ -490,45 +458,16 @@ def test_device_login_ctrl_c(
     home: Path, device_server: DeviceServer, snapshot: SnapshotAssertion
 ) -> None:
     device_server.polls = [(403, {})] * 1000
-    proc = subprocess.Popen(
-        [
-            *LOGINKIT,
-            "login",
-            "--device-auth",
-            "--issuer",
-            device_server.issuer,
-            "--codex-home",
-            str(home),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=interruptible,  # noqa: PLW1509 - only restores SIGINT
-        text=True,
-        env=clean_env(home),
+    command = loginkit_command(
+        "login", "--device-auth", "--issuer", device_server.issuer, "--codex-home", str(home)
     )
-    try:
-        assert proc.stderr is not None and proc.stdout is not None
-        head = ""
-        deadline = time.monotonic() + 30
-        while "Waiting for you to approve" not in head and time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            if not line:
-                break
-            head += line
+    with spawn(
+        command, env=COLUMNS, unset=UNSET, until="Waiting for you to approve", wait=30
+    ) as login:
+        head = "".join(login.head)
         assert "Waiting for you to approve" in head, head
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
-        done = subprocess.CompletedProcess(
-            proc.args, proc.returncode, proc.stdout.read(), head + proc.stderr.read()
-        )
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
+        login.proc.send_signal(signal.SIGINT)
+        done = subprocess.CompletedProcess(login.proc.args, *login.finish(timeout=30))
     assert done.returncode == 130
     assert_clean(done)
     assert not (home / "auth.json").exists()

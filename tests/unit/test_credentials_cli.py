@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support.cli_runner import env_for
+from support.cli_runner import run_loginkit
 from syrupy.assertion import SnapshotAssertion
 
 from loginkit.cli._credentials import status_lines
@@ -37,15 +37,7 @@ KEY = "sk-proj-1234567890ABCDE"
 def run(
     home: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "loginkit", *args, "--codex-home", str(home)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**env_for(home), **(env or {})},
-        timeout=60,
-        check=False,
-    )
+    return run_loginkit(*args, home=home, stdin=stdin, env=env)
 
 
 def transcript(done: subprocess.CompletedProcess[str], home: Path) -> str:
@@ -96,23 +88,7 @@ def test_api_key_refusals(home: Path, snapshot: SnapshotAssertion) -> None:
 def test_with_api_key_refuses_a_terminal_on_stdin(home: Path, snapshot: SnapshotAssertion) -> None:
     primary, secondary = pty.openpty()
     try:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "loginkit",
-                "login",
-                "--with-api-key",
-                "--codex-home",
-                str(home),
-            ],
-            stdin=secondary,
-            capture_output=True,
-            text=True,
-            env=env_for(home),
-            timeout=60,
-            check=False,
-        )
+        done = run_loginkit("login", "--with-api-key", home=home, stdin=secondary)
     finally:
         os.close(primary)
         os.close(secondary)

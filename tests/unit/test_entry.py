@@ -9,11 +9,18 @@ import time
 from pathlib import Path
 
 import pytest
-from support.cli_runner import env_for
+from support.cli_runner import run_loginkit
 
 from loginkit.cli._entry import _fast_token
 
 from .fake_issuer import id_token_for, make_jwt
+
+#: The full CLI, past the fast path of ``python -m loginkit``.
+FULL_CLI = (
+    sys.executable,
+    "-c",
+    "import sys; from loginkit.cli._main import main; sys.exit(main(sys.argv[1:]))",
+)
 
 
 def write_auth(home: Path, access: str) -> None:
@@ -59,27 +66,8 @@ def test_fast_path_answers_only_when_the_stored_token_is_usable(home: Path) -> N
 def test_fast_and_full_paths_print_the_same(home: Path, state: str) -> None:
     if state == "valid":
         write_auth(home, make_jwt({"exp": int(time.time()) + 3600}))
-    fast = subprocess.run(
-        [sys.executable, "-m", "loginkit", "token", "--codex-home", str(home)],
-        capture_output=True,
-        text=True,
-        env=env_for(home),
-        check=False,
-    )
-    full = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from loginkit.cli._main import main; sys.exit(main(sys.argv[1:]))",
-            "token",
-            "--codex-home",
-            str(home),
-        ],
-        capture_output=True,
-        text=True,
-        env=env_for(home),
-        check=False,
-    )
+    fast = run_loginkit("token", home=home)
+    full = run_loginkit("token", home=home, program=FULL_CLI)
     assert (fast.returncode, fast.stdout, fast.stderr) == (
         full.returncode,
         full.stdout,

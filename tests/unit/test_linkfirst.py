@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from support.cli_runner import env_for
+from support.cli_runner import loginkit_command, run_loginkit, spawn
 
 from loginkit.cli._linkfirst import _checked, _config_allows, _home, _log_opens, _options
 from loginkit.core._profiles import OPENAI
@@ -26,24 +24,10 @@ def test_the_link_is_on_stderr_before_any_heavy_module_is_imported(tmp_path: Pat
     # -X importtime reports each import on stderr as it finishes; the link goes to the same
     # stream, flushed, so the order of the lines is the order of the events.
     login = ["login", "--port", "0", "--no-browser", "--codex-home", str(tmp_path)]
-    proc = subprocess.Popen(
-        [sys.executable, "-X", "importtime", "-m", "loginkit", *login],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env_for(tmp_path),
-    )
-    assert proc.stderr is not None
-    lines: list[str] = []
-    try:
-        for line in proc.stderr:
-            lines.append(line)
-            if "| loginkit.signin._browser" in line:  # the full CLI is loading: the run goes on
-                break
-    finally:
-        proc.kill()
-        proc.wait()
+    command = loginkit_command(*login, python_flags=("-X", "importtime"))
+    # Until the full CLI is loading (the run goes on); killed at the end of the block.
+    with spawn(command, until="| loginkit.signin._browser", wait=60) as run:
+        lines = run.head
     link = next(i for i, line in enumerate(lines) if line.startswith("https://auth.openai.com/"))
     before = {m.group(1) for m in map(IMPORTED.match, lines[:link]) if m}
     after = {m.group(1) for m in map(IMPORTED.match, lines[link:]) if m}
@@ -167,15 +151,7 @@ def test_the_full_cli_refuses_to_adopt_a_link_built_for_other_options(tmp_path: 
 
 def test_forced_api_login_is_refused_before_any_link(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text('forced_login_method = "api"\n')
-    done = subprocess.run(
-        [sys.executable, "-m", "loginkit", "login", "--port", "0", "--codex-home", str(tmp_path)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=env_for(tmp_path),
-        timeout=30,
-        check=False,
-    )
+    done = run_loginkit("login", "--port", "0", "--codex-home", str(tmp_path), timeout=30)
     assert done.returncode == 1
     assert done.stderr == "ChatGPT login is disabled. Use API key login instead.\n"
 
@@ -212,14 +188,6 @@ def test_a_login_log_that_would_warn_is_left_to_the_full_cli(tmp_path: Path) -> 
 
 def test_a_login_log_warning_still_comes_before_the_link(tmp_path: Path) -> None:
     (tmp_path / "log").write_text("a file where the log directory goes")
-    done = subprocess.run(
-        [sys.executable, "-m", "loginkit", "login", "--codex-home", str(tmp_path), *QUICK],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=env_for(tmp_path),
-        timeout=30,
-        check=False,
-    )
+    done = run_loginkit("login", "--codex-home", str(tmp_path), *QUICK, timeout=30)
     assert done.stderr.startswith("Warning: failed to create login log directory"), done.stderr
     assert "If a browser window didn't open" in done.stderr

@@ -6,13 +6,12 @@ written to the terminal's master side.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from support.cli_runner import env_for
+from support.cli_runner import run_loginkit
 from support.loopback import http_get
-from support.tty_cli import LOGIN, tty_login
+from support.tty_cli import tty_login
 from syrupy.assertion import SnapshotAssertion
 
 from loginkit.loopback._paste import pasted_callback_target
@@ -96,14 +95,15 @@ def test_a_background_job_neither_reads_the_terminal_nor_stops(
 def test_no_hint_and_no_reading_when_stdin_is_not_a_terminal(
     home: Path, fake_issuer: FakeIssuer
 ) -> None:
-    done = subprocess.run(
-        [*LOGIN, "--codex-home", str(home), "--issuer", fake_issuer.issuer, *QUICK],
-        input="http://localhost:1/auth/callback?code=x&state=y\n",
-        capture_output=True,
-        text=True,
-        env=env_for(home),
+    done = run_loginkit(
+        "login",
+        "--codex-home",
+        str(home),
+        "--issuer",
+        fake_issuer.issuer,
+        *QUICK,
+        stdin="http://localhost:1/auth/callback?code=x&state=y\n",
         timeout=30,
-        check=False,
     )
     assert "paste" not in done.stderr
     assert not fake_issuer.requests
