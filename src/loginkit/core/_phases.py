@@ -291,7 +291,8 @@ class Emitter:
     """Delivers phases to one run's sink, in order, one at a time, from any thread.
 
     A sink that raises is dropped for the rest of the run (logged once) and can never fail a
-    sign-in. Every flow emits through one of these; emitting ``None`` sinks is a no-op.
+    sign-in. Every flow emits through one of these; emitting ``None`` sinks is a no-op. After
+    :meth:`close` (the run has ended) nothing more is delivered.
     """
 
     def __init__(self, sink: ProgressSink | None) -> None:
@@ -313,6 +314,11 @@ class Emitter:
                     "progress sink failed; dropping it",
                     error=type(exc).__name__,
                 )
+
+    def close(self) -> None:
+        """Deliver nothing more: the run's end was the last event."""
+        with self._lock:
+            self._sink = None
 
 
 _logger = logging.getLogger("loginkit.progress")

@@ -76,6 +76,9 @@ class RunResult:
     message: str = ""
     kind: ErrorKind = ErrorKind.OTHER
     failure: Failed | None = None
+    #: A cancellation (``/cancel``, ``cancel()``, Ctrl-C, the timeout): the run ignores it once
+    #: its credentials are being saved or saved, and ends as the success it is.
+    cancels: bool = False
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,7 @@ def decide(request: Request, ctx: CallbackContext) -> Decision:
         log_event(logger, logging.INFO, "login cancelled by a newer login server")
         return Finish(
             Response(status=200, body=b"Login cancelled", close=True),
-            RunResult(Outcome.FAILURE, "Login cancelled", ErrorKind.INTERRUPTED),
+            RunResult(Outcome.FAILURE, "Login cancelled", ErrorKind.INTERRUPTED, cancels=True),
         )
     return Reply(plain(404, "Not Found"))
 

@@ -13,19 +13,19 @@ thread, and :class:`LoginServer` offers both ``block_until_done()`` and ``await 
 
 from __future__ import annotations
 
-import enum
+import contextlib
+import functools
 import logging
 import socket
 import threading
 from typing import TYPE_CHECKING
 
-from loginkit.core._categories import AnyCategory, LoginFailureCategory, LoginFailurePhase
-from loginkit.core._exceptions import ErrorKind, LoginError, SignInStepError
+from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
+from loginkit.core._exceptions import ErrorKind, LoginError
 from loginkit.core._log import log_event
 from loginkit.core._phases import (
     BindingLocalServer,
     Emitter,
-    ExchangingToken,
     Failed,
     LocalServerBound,
     LoginPhase,
@@ -39,6 +39,7 @@ from loginkit.oauth._pkce import build_authorize_url, generate_pkce, generate_st
 from loginkit.signin._launch import open_system_browser
 from loginkit.signin._options import ServerOptions
 from loginkit.signin._prelinked import Prelinked
+from loginkit.signin._state import Credentials, Serving, Stage
 
 if TYPE_CHECKING:
     import asyncio
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
     from loginkit.loopback._callback import (
         CallbackContext,
         Decision,
-        Finish,
         Request,
         Response,
         RunResult,
@@ -57,28 +57,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("loginkit.server")
 
 READY_TIMEOUT = 2.0
-
-
-class _Stage(enum.Enum):
-    """Where a run is. It only moves forward: NEW -> BOUND -> STARTING -> SERVING -> ENDED (a
-    cancel before STARTING goes straight to ENDED)."""
-
-    NEW = "new"  # nothing bound
-    BOUND = "bound"  # the sockets are held and the link is built
-    STARTING = "starting"  # the server thread runs; its loop does not accept yet
-    SERVING = "serving"  # the loop is up: callbacks, the exchange and cancels go through it
-    ENDED = "ended"  # the result is set; nothing changes any more
-
-
-class _Serving:
-    """What exists only while SERVING: the server's loop and the future that ends it. (A plain
-    class: defining a dataclass costs a third of a millisecond before the link is printed.)"""
-
-    __slots__ = ("done", "loop")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, done: asyncio.Future[RunResult]) -> None:
-        self.loop = loop
-        self.done = done
 
 
 class LoginRun:
@@ -105,11 +83,14 @@ class LoginRun:
         # One lock guards the stage and what belongs to it (reentrant: cancel() creates the
         # result future under it).
         self._lock = threading.RLock()
-        self._stage = _Stage.NEW
+        self._stage = Stage.NEW
         #: The serving loop and its end (SERVING only).
-        self._serving: _Serving | None = None
+        self._serving: Serving | None = None
         #: An end asked for while STARTING, applied as soon as the loop is up.
         self._early_end: tuple[RunResult, Failed | None] | None = None
+        self._credentials = Credentials.OPEN
+        #: A cancel arrived while SAVING: end as a success as soon as the save is done.
+        self._end_when_saved = False
         self._ctx: CallbackContext | None = None
         self._inflight: asyncio.Future[Decision] | None = None
 
@@ -141,7 +122,7 @@ class LoginRun:
         """Bind ``127.0.0.1:port`` (and ``[::1]`` when the host has it) and build the auth URL."""
         self._sockets = bind_callback_port(self.opts.bind_address, self.opts.port, self.emit)
         self.actual_port = self._sockets[0].getsockname()[1]
-        self._stage = _Stage.BOUND
+        self._stage = Stage.BOUND
         self.emit(LocalServerBound(port=self.actual_port))
         log_event(logger, logging.INFO, "local callback server bound", port=self.actual_port)
         if self.profile.discover:
@@ -167,7 +148,7 @@ class LoginRun:
         self.emit(BindingLocalServer(attempt=1))
         log_event(logger, logging.INFO, "binding local callback server", attempt=1, port=ready.port)
         self._sockets = list(ready.sockets)
-        self._stage = _Stage.BOUND
+        self._stage = Stage.BOUND
         self.actual_port = ready.port
         self._pkce = ready.pkce
         self._state = ready.state
@@ -184,9 +165,9 @@ class LoginRun:
             expected_state=self._state, port=self.actual_port, profile=self.profile
         )
         with self._lock:
-            if self._stage is _Stage.ENDED:
+            if self._stage is Stage.ENDED:
                 return  # cancelled before it started: the result is already set
-            self._stage = _Stage.STARTING
+            self._stage = Stage.STARTING
         threading.Thread(
             target=self._thread_main, name="loginkit-callback-server", daemon=True
         ).start()
@@ -222,7 +203,7 @@ class LoginRun:
             if self._provider is not None:
                 self._provider.close()
         with self._lock:
-            self._stage = _Stage.ENDED
+            self._stage = Stage.ENDED
             self._serving = None
             if not self._result.done():
                 self._result.set_result(result)
@@ -235,23 +216,23 @@ class LoginRun:
         loop = asyncio.get_running_loop()
         server = LoopbackServer(self._sockets, self._handle, self._finish, self.opts.limits)
         await server.start()
-        serving = _Serving(loop, loop.create_future())
+        serving = Serving(loop, loop.create_future())
         with self._lock:
             self._serving = serving
-            self._stage = _Stage.SERVING
+            self._stage = Stage.SERVING
             pending = self._early_end
         self.emit(WaitingForCallback())
         log_event(logger, logging.INFO, "waiting for oauth callback from browser")
         self._ready.set()
         if pending is not None:  # cancelled before the loop was up: nothing is lost
-            self._finish_now(*pending)
+            self._cancel_now(*pending)
         timer = None
         if self.opts.login_timeout is not None:
             timer = loop.call_later(self.opts.login_timeout, self._timed_out)
         # Load the HTTP stack while the person is still in the browser.
         from loginkit.oauth._provider import prewarm
 
-        loop.run_in_executor(None, prewarm)
+        threading.Thread(target=prewarm, name="loginkit-prewarm", daemon=True).start()
         result = await serving.done
         if timer is not None:
             timer.cancel()
@@ -270,10 +251,47 @@ class LoginRun:
         failure = Failed(
             LoginFailurePhase.WAIT_FOR_CALLBACK, LoginFailureCategory.LOGIN_CANCELLED, message
         )
-        self._finish_now(RunResult(Outcome.FAILURE, message, ErrorKind.TIMED_OUT, failure), failure)
+        result = RunResult(Outcome.FAILURE, message, ErrorKind.TIMED_OUT, failure, cancels=True)
+        self._cancel_now(result, failure)
 
     def _finish(self, result: RunResult) -> None:
-        self._finish_now(result, None)
+        if result.cancels:
+            self._cancel_now(result, None)
+        else:
+            self._finish_now(result, None)
+
+    def _cancel_now(self, result: RunResult, failure: Failed | None) -> None:
+        """On the loop thread: end the run as cancelled, unless its credentials are being saved
+        (then it ends as a success once they are) or saved (then it is a success now)."""
+        from loginkit.loopback._callback import Outcome, RunResult
+
+        with self._lock:
+            state = self._credentials
+            if state is Credentials.OPEN:
+                self._credentials = Credentials.REFUSED
+            elif state is Credentials.SAVING:
+                self._end_when_saved = True
+        if state is Credentials.SAVING:
+            log_event(logger, logging.INFO, "cancel arrived while saving; the sign-in completes")
+            return
+        if state is Credentials.SAVED:
+            log_event(logger, logging.INFO, "cancel arrived after the credentials were saved")
+            self._finish_now(RunResult(Outcome.SUCCESS), None)
+            return
+        self._finish_now(result, failure)
+
+    def _still_wanted(self) -> bool:
+        with self._lock:
+            return self._credentials is Credentials.OPEN
+
+    def claim_save(self) -> bool:
+        """The finishing step's right to write credentials, claimed right before writing (any
+        thread). False once the run was cancelled or timed out: then nothing may be saved."""
+        with self._lock:
+            if self._credentials is not Credentials.OPEN:
+                return False
+            self._credentials = Credentials.SAVING
+            return True
 
     def _finish_now(self, result: RunResult, failure: Failed | None) -> None:
         """On the loop thread: end the run once; later outcomes are ignored."""
@@ -283,6 +301,9 @@ class LoginRun:
             return
         if failure is not None:
             self.emit(failure)
+        # The end is the last thing the sink hears: an exchange abandoned by a cancel, still
+        # unwinding on its thread, reports nothing more.
+        self._emitter.close()
         category = result.failure.category.value if result.failure is not None else None
         log_event(
             logger,
@@ -305,27 +326,28 @@ class LoginRun:
         failure = Failed(
             LoginFailurePhase.WAIT_FOR_CALLBACK, LoginFailureCategory.LOGIN_CANCELLED, message
         )
-        result = RunResult(Outcome.FAILURE, message, kind, failure)
+        result = RunResult(Outcome.FAILURE, message, kind, failure, cancels=True)
         with self._lock:
             stage = self._stage
-            if stage in (_Stage.NEW, _Stage.BOUND):
+            if stage in (Stage.NEW, Stage.BOUND):
                 # Nothing serves yet: end here, on the caller's thread.
-                self._stage = _Stage.ENDED
+                self._stage = Stage.ENDED
+                self._credentials = Credentials.REFUSED
                 for sock in self._sockets:
                     sock.close()
                 self.emit(failure)
                 self._result.set_result(result)
                 return
-            if stage is _Stage.STARTING:
+            if stage is Stage.STARTING:
                 if self._early_end is None:
                     self._early_end = (result, failure)
                 return
-            if stage is _Stage.ENDED or self._serving is None:
+            if stage is Stage.ENDED or self._serving is None:
                 return
             loop = self._serving.loop
         log_event(logger, logging.INFO, "login cancelled", reason=message)
         try:
-            loop.call_soon_threadsafe(self._finish_now, result, failure)
+            loop.call_soon_threadsafe(self._cancel_now, result, failure)
         except RuntimeError:
             pass  # the loop already ended: the run is over
 
@@ -335,10 +357,10 @@ class LoginRun:
 
         result = RunResult(Outcome.FAILURE, "Login was not completed")
         with self._lock:
-            if self._stage is _Stage.STARTING:
+            if self._stage is Stage.STARTING:
                 self._early_end = (result, None)
                 return
-            if self._stage is not _Stage.SERVING or self._serving is None:
+            if self._stage is not Stage.SERVING or self._serving is None:
                 return
             loop = self._serving.loop
         loop.call_soon_threadsafe(self._finish_now, result, None)
@@ -369,8 +391,7 @@ class LoginRun:
             self.emit(event)
         if isinstance(decision, Exchange):
             if self._inflight is None:
-                loop = asyncio.get_running_loop()
-                self._inflight = loop.run_in_executor(None, self._complete, decision.code)
+                self._inflight = self._complete_on_a_thread(decision.code)
             try:
                 decision = await asyncio.shield(self._inflight)
             except Exception as exc:  # a bug must end the run visibly, not hang it
@@ -390,97 +411,79 @@ class LoginRun:
         assert not isinstance(decision, Exchange)
         return decision.response, None
 
-    def _complete(self, code: str) -> Decision:
-        """Worker thread: exchange, finish (verify, check, save), and decide the browser's answer."""
-        from loginkit.loopback._callback import Reply, Response
-        from loginkit.signin._finish import (
-            Destination,
-            compose_success_url,
-            error_page_words,
-            exchange_code,
-            finish_sign_in,
-            redirect_is_usable,
-        )
+    def _complete_on_a_thread(self, code: str) -> asyncio.Future[Decision]:
+        """Run :meth:`_complete` on a daemon thread: a cancelled run's process exits at once
+        instead of waiting for an exchange it no longer wants (an executor thread is joined at
+        exit)."""
+        import asyncio
 
-        secrets = [code, self._pkce.code_verifier, self._state]
-        self.emit(ExchangingToken())
-        try:
-            tokens = exchange_code(
-                self.provider,
-                client_id=self.opts.client_id,
-                code=code,
-                code_verifier=self._pkce.code_verifier,
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Decision] = loop.create_future()
+
+        def settle(outcome: Decision | BaseException) -> None:
+            if future.done():
+                return
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+        def work() -> None:
+            try:
+                outcome: Decision | BaseException = self._complete(code)
+            except BaseException as exc:  # reported by _handle as an internal error
+                outcome = exc
+            try:
+                loop.call_soon_threadsafe(settle, outcome)
+            except RuntimeError:
+                pass  # the loop is gone: the run ended without this exchange
+
+        threading.Thread(target=work, name="loginkit-exchange", daemon=True).start()
+        return future
+
+    def _complete(self, code: str) -> Decision:
+        """Worker thread: complete the callback, then, once saved, move the run on."""
+        from loginkit.loopback._callback import Outcome, Reply, RunResult
+        from loginkit.signin._completion import CallbackExchange, complete_callback
+
+        decision = complete_callback(
+            code,
+            CallbackExchange(
+                provider=self.provider,
+                opts=self.opts,
+                profile=self.profile,
+                port=self.actual_port,
                 redirect_uri=self.redirect_uri,
-                secrets=secrets,
-            )
-            finished = finish_sign_in(
-                tokens,
-                self.provider,
-                Destination(
-                    codex_home=self.opts.codex_home,
-                    store_mode=self.opts.cli_auth_credentials_store_mode,
-                    client_id=self.opts.client_id,
-                    workspace_id=self.opts.forced_chatgpt_workspace_id,
-                    fetch_api_key=self.profile.exchange_api_key,
-                ),
+                code_verifier=self._pkce.code_verifier,
+                state=self._state,
                 emit=self._emitter,
-                secrets=secrets,
-            )
-            location = compose_success_url(
-                self.actual_port,
-                self.opts.issuer,
-                self.profile,
-                finished.claims,
-                tokens.id_token,
-                tokens.access_token,
-            )
-        except SignInStepError as exc:
-            page = error_page_words(exc)
-            return self._fail(exc.step.for_browser(), exc.category, exc.message, exc.kind, page)
-        if not redirect_is_usable(location):
-            message = f"Sign-in completed but redirecting back to {self.profile.app_name} failed."
-            log_event(
-                logger, logging.ERROR, "success redirect could not be built", length=len(location)
-            )
-            page = (message, "redirect_failed", None)
-            return self._fail(
-                LoginFailurePhase.REDIRECT_BACK_TO_CODEX,
-                LoginFailureCategory.REDIRECT_FAILED,
-                message,
-                ErrorKind.OTHER,
-                page,
-            )
+                wanted=self._still_wanted,
+                claim_save=self.claim_save,
+            ),
+        )
+        if not isinstance(decision, Reply) or decision.response.location is None:
+            return decision
         assert self._ctx is not None
         import dataclasses
 
-        self._ctx = dataclasses.replace(self._ctx, success_location=location)
+        self._ctx = dataclasses.replace(self._ctx, success_location=decision.response.location)
         self.emit(Succeeded())
         log_event(logger, logging.INFO, "browser login flow completed")
-        serving = self._serving
+        with self._lock:
+            self._credentials = Credentials.SAVED
+            end_now = self._end_when_saved
+            serving = self._serving
         if serving is not None:
-            loop = serving.loop
-            # Credentials are saved: if the browser never loads /success, still end as a success.
-            loop.call_soon_threadsafe(self._arm_success_grace)
-        return Reply(Response(status=302, location=location))
-
-    def _fail(
-        self,
-        phase: LoginFailurePhase,
-        category: AnyCategory,
-        message: str,
-        kind: ErrorKind,
-        page: tuple[str, str, str | None],
-    ) -> Finish:
-        """The run's end after a failed finish: the ``Failed`` event (emitted here, not through
-        ``decision.events``, so that it precedes nothing else of the run) and the error page."""
-        from loginkit.loopback._callback import Finish, Outcome, RunResult, error_page_response
-
-        failure = Failed(phase, category, message)
-        self.emit(failure)
-        return Finish(
-            error_page_response(*page, self.profile),
-            RunResult(Outcome.FAILURE, message, kind, failure),
-        )
+            # Credentials are saved: if the browser never loads /success, still end as a success
+            # (at once when a cancel already asked for the end).
+            end = (
+                functools.partial(self._finish_now, RunResult(Outcome.SUCCESS), None)
+                if end_now
+                else self._arm_success_grace
+            )
+            with contextlib.suppress(RuntimeError):  # the loop is gone: the run is over
+                serving.loop.call_soon_threadsafe(end)
+        return decision
 
     def _arm_success_grace(self) -> None:
         from loginkit.loopback._callback import Outcome, RunResult

@@ -10,7 +10,7 @@ the run's secrets once, here; each flow words it with its own failure phase.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,6 +87,10 @@ def exchange_code(
         ) from None
 
 
+def _always() -> bool:
+    return True
+
+
 def finish_sign_in(
     tokens: ExchangedTokens,
     provider: Provider,
@@ -94,13 +98,19 @@ def finish_sign_in(
     *,
     emit: Emitter,
     secrets: Sequence[str],
+    wanted: Callable[[], bool] = _always,
+    claim_save: Callable[[], bool] = _always,
 ) -> Finished:
     """Verify, check, fetch the API key (if asked), save. Raises :class:`SignInStepError`.
 
     Nothing is saved unless every check passed: a failure here leaves the previous credentials
-    exactly as they were.
+    exactly as they were. A run that can be cancelled passes ``wanted`` (is the sign-in still
+    wanted? asked before each request) and ``claim_save`` (the right to write, claimed once under
+    the credentials lock right before the write): once the run was cancelled nothing more is
+    requested and nothing is written (``login_cancelled``).
     """
     secret_list = [*secrets, tokens.id_token, tokens.access_token, tokens.refresh_token]
+    _still_wanted(wanted)
     claims = _verified_claims(tokens, provider, destination.client_id, secret_list)
     violation = workspace_violation(destination.workspace_id, claims)
     if violation is not None:
@@ -111,11 +121,10 @@ def finish_sign_in(
             violation,
             ErrorKind.PERMISSION_DENIED,
         )
-    api_key = (
-        _api_key(provider, destination.client_id, tokens.id_token)
-        if destination.fetch_api_key
-        else None
-    )
+    api_key = None
+    if destination.fetch_api_key:
+        _still_wanted(wanted)
+        api_key = _api_key(provider, destination.client_id, tokens.id_token)
     emit(PersistingCredentials())
     log_event(logger, logging.INFO, "persisting login credentials")
     try:
@@ -125,7 +134,10 @@ def finish_sign_in(
             tokens,
             api_key=api_key,
             account_id=_auth_claims(claims).get("chatgpt_account_id"),
+            claim=lambda: _still_wanted(claim_save),
         )
+    except SignInStepError:
+        raise
     except Exception as exc:
         message = scrub(str(exc), secret_list)
         log_event(logger, logging.ERROR, "failed to persist login credentials", err=message)
@@ -134,6 +146,19 @@ def finish_sign_in(
         ) from None
     log_event(logger, logging.INFO, "login credentials persisted")
     return Finished(claims)
+
+
+def _still_wanted(ask: Callable[[], bool]) -> bool:
+    """True, or the cancelled step error when the run no longer wants this sign-in."""
+    if not ask():
+        log_event(logger, logging.INFO, "sign-in abandoned: the run was cancelled")
+        raise SignInStepError(
+            SignInStep.PERSIST_CREDENTIALS,
+            LoginFailureCategory.LOGIN_CANCELLED,
+            "the sign-in was cancelled before its credentials were saved",
+            ErrorKind.INTERRUPTED,
+        )
+    return True
 
 
 def _verified_claims(
@@ -217,8 +242,12 @@ def persist_tokens(
     *,
     api_key: str | None,
     account_id: object,
+    claim: Callable[[], bool] = _always,
 ) -> None:
-    """Save a completed ChatGPT-style sign-in. The whole record is replaced, never merged."""
+    """Save a completed ChatGPT-style sign-in. The whole record is replaced, never merged.
+
+    ``claim`` is called under the credentials lock right before the write; it raises (or returns
+    False) when the sign-in may no longer be saved, and then nothing is written."""
     from loginkit.store._authfile import AuthDotJson, TokenData, auth_lock, utc_now_rfc3339
     from loginkit.store._select import store_for
 
@@ -234,7 +263,8 @@ def persist_tokens(
         last_refresh=utc_now_rfc3339(),
     )
     with auth_lock(codex_home):
-        store_for(mode, codex_home).save(auth)
+        if claim():
+            store_for(mode, codex_home).save(auth)
 
 
 #: A Location header longer than this is refused by common proxies and some browsers.
