@@ -404,6 +404,27 @@ def test_device_auto_falls_back_to_the_browser(
     assert text == snapshot(extension_class=TextSnapshot, name="device_auto_fallback")
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [[], {"device_auth_id": 5}, {"user_code": "ABCD-1234"}],
+    ids=["array", "wrong-type", "missing-field"],
+)
+def test_device_auto_falls_back_on_an_unusable_device_answer(
+    home: Path, device_server: DeviceServer, answer: object, snapshot: SnapshotAssertion
+) -> None:
+    """``--device-auth=auto`` falls back to the browser on any malformed device response (it
+    only did on a 404), with its own notice after the block that says what was wrong."""
+    device_server.usercode = (200, answer)  # type: ignore[assignment]
+    args = ("--issuer", device_server.issuer, "--port", "0", "--timeout", "0.5")
+    done = run(home, "login", "--device-auth=auto", *args, "--codex-home", str(home))
+    assert_clean(done)
+    assert done.returncode == 1  # the browser sign-in then times out: nobody completes it
+    match = re.search(r"redirect_uri=http%3A%2F%2Flocalhost%3A(\d+)", done.stderr)
+    assert match is not None, done.stderr
+    text = normalise(transcript(done, home), int(match.group(1)))
+    assert text == snapshot(extension_class=TextSnapshot, name="device_auto_fallback_unusable")
+
+
 def test_device_auto_checks_the_browser_options_first(
     home: Path, device_server: DeviceServer
 ) -> None:

@@ -27,6 +27,7 @@ from loginkit.core._profiles import Profile
 
 GRAY, BLUE, RESET = "\x1b[90m", "\x1b[94m", "\x1b[0m"
 FALLBACK_NOTICE = "Device code login is not enabled; falling back to browser login."
+UNUSABLE_NOTICE = "The device code answer could not be used; falling back to browser login."
 
 
 def use_color(stream: TextIO, environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
@@ -122,8 +123,8 @@ def run_device_login(args: argparse.Namespace) -> int:
             )
             complete_device_code_login(code, opts, renderer)
         except DeviceLoginError as exc:
-            if fallback is not None and exc.not_enabled:
-                renderer.text(FALLBACK_NOTICE)
+            if fallback is not None and (exc.not_enabled or exc.unusable_answer):
+                renderer.text(FALLBACK_NOTICE if exc.not_enabled else UNUSABLE_NOTICE)
                 return browser_login(fallback, json_mode=args.json)
             renderer.failed(exc, "Error logging in with device code")
             return EXIT_FAILURE

@@ -81,8 +81,9 @@ class LoginError(LoginkitError):
 class DeviceLoginError(LoginError):
     """A device-code sign-in failed; ``failure`` is the event that reported it (always set).
 
-    ``not_enabled`` says the server has no device sign-in, the one failure after which falling
-    back to the browser makes sense.
+    ``not_enabled`` says the server has no device sign-in and ``unusable_answer`` that it answered
+    with something that is not a device code: the two failures after which ``--device-auth=auto``
+    falls back to the browser.
     """
 
     failure: Failed
@@ -93,6 +94,15 @@ class DeviceLoginError(LoginError):
     @property
     def not_enabled(self) -> bool:
         return self.failure.category is DeviceFailureCategory.DEVICE_CODE_UNAVAILABLE
+
+    @property
+    def unusable_answer(self) -> bool:
+        """The device code request was answered with something that is not a device code (not
+        JSON, fields missing): the other reason a fallback to the browser makes sense."""
+        return (
+            self.failure.category is DeviceFailureCategory.DEVICE_CODE_REQUEST_FAILED
+            and self.kind is ErrorKind.INVALID_DATA
+        )
 
 
 class SignInStepError(LoginkitError):

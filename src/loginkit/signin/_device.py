@@ -219,7 +219,9 @@ def request_device_code(opts: DeviceLoginOptions, sink: ProgressSink | None = No
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise run.fail(phase, failed, "device code response is not a JSON object")
+            raise run.fail(
+                phase, failed, "device code response is not a JSON object", ErrorKind.INVALID_DATA
+            )
         if profile.name == "openai":
             user_code = data.get("user_code", data.get("usercode"))
             device_id = data.get("device_auth_id")
@@ -232,7 +234,9 @@ def request_device_code(opts: DeviceLoginOptions, sink: ProgressSink | None = No
             token_url = provider.token_endpoint()
             expires = _number(data.get("expires_in"), MAX_WAIT, "expires_in")
         if not isinstance(user_code, str) or not isinstance(device_id, str) or not verification:
-            raise run.fail(phase, failed, "device code response is missing fields")
+            raise run.fail(
+                phase, failed, "device code response is missing fields", ErrorKind.INVALID_DATA
+            )
     except BaseException:
         provider.close()
         raise
