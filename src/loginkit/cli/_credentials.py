@@ -2,6 +2,9 @@
 
 Human text goes to stderr (as the Codex CLI does); stdout carries only what a script asked for:
 the token of ``loginkit token``, or JSON with ``--json``. None of these print a secret otherwise.
+Every human line passes :func:`~loginkit.core._sanitize.for_terminal` (claims, store warnings and
+provider errors are outside text), and ``loginkit token`` prints only a token that is a valid
+RFC 6750 ``b64token``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from loginkit.cli._context import EXIT_FAILURE, EXIT_OK, context_or_exit
 from loginkit.core._profiles import OPENAI
+from loginkit.core._sanitize import bearer_token_problem, for_terminal, sanitize
 
 if TYPE_CHECKING:
     from loginkit.store._credentials import LoginStatus
@@ -25,6 +29,19 @@ STATUS_ERROR = 2
 API_KEY_SAVED = "API key saved. Authentication is checked when you send a request."
 
 
+def _say(text: str) -> None:
+    """One line for people on stderr, through the last terminal guard."""
+    print(for_terminal(text), file=sys.stderr)
+
+
+def malformed_token_message(problem: str) -> str:
+    """The refusal of ``loginkit token`` for a stored token no bearer token can be."""
+    return (
+        f"Error: The access token from the auth server is malformed ({problem}); it was not"
+        f" printed. Run `{OPENAI.login_command}` to sign in again."
+    )
+
+
 def _pipe_hint() -> str:
     return f"printenv OPENAI_API_KEY | {OPENAI.login_command} --with-api-key"
 
@@ -32,33 +49,29 @@ def _pipe_hint() -> str:
 def run_api_key_login(args: argparse.Namespace) -> int:
     err = sys.stderr
     if args.api_key is not None:
-        print(
+        _say(
             "The --api-key flag is no longer supported. Pipe the key instead, e.g."
-            f" `{_pipe_hint()}`.",
-            file=err,
+            f" `{_pipe_hint()}`."
         )
         return EXIT_FAILURE
     # Like Codex, stdin is read before configuration is loaded.
     if sys.stdin is None or sys.stdin.isatty():
-        print(
-            f"--with-api-key expects the API key on stdin. Try piping it, e.g. `{_pipe_hint()}`.",
-            file=err,
-        )
+        _say(f"--with-api-key expects the API key on stdin. Try piping it, e.g. `{_pipe_hint()}`.")
         return EXIT_FAILURE
-    print("Reading API key from stdin...", file=err)
+    _say("Reading API key from stdin...")
     try:
         key = sys.stdin.read().strip()
     except (OSError, UnicodeDecodeError) as exc:
-        print(f"Failed to read API key from stdin: {exc}", file=err)
+        _say(f"Failed to read API key from stdin: {exc}")
         return EXIT_FAILURE
     if not key:
-        print("No API key provided via stdin.", file=err)
+        _say("No API key provided via stdin.")
         return EXIT_FAILURE
     ctx = context_or_exit(args)
     if isinstance(ctx, int):
         return ctx
     if ctx.config.forced_login_method == "chatgpt":
-        print("API key login is disabled. Use ChatGPT login instead.", file=err)
+        _say("API key login is disabled. Use ChatGPT login instead.")
         return EXIT_FAILURE
     from loginkit.core._exceptions import LoginkitError
     from loginkit.core._log import install_login_log, log_event
@@ -71,12 +84,12 @@ def run_api_key_login(args: argparse.Namespace) -> int:
         log_event(logging.getLogger("loginkit.cli"), logging.INFO, "starting api key login flow")
         login_with_api_key(key, ctx.codex_home, ctx.store_mode)
     except LoginkitError as exc:
-        print(f"Error logging in: {exc}", file=err)
+        _say(f"Error logging in: {exc}")
         return EXIT_FAILURE
     finally:
         if log is not None:
             log.close()
-    print(API_KEY_SAVED, file=err)
+    _say(API_KEY_SAVED)
     return EXIT_OK
 
 
@@ -100,9 +113,10 @@ def status_lines(status: LoginStatus, now: float) -> list[str]:
     if status.mode == "apikey":
         return [f"Logged in using an API key - {status.masked_api_key}", f"  Store: {status.store}"]
     lines = ["Logged in using ChatGPT"]
-    who = status.email or "unknown account"
-    details = [f"account {status.account_id}" if status.account_id else None]
-    details.append(f"plan {status.plan}" if status.plan else None)
+    # id_token claims are the provider's text: sanitized (escaped, cut) where they enter the line.
+    who = sanitize(status.email, limit=200) if status.email else "unknown account"
+    details = [f"account {sanitize(status.account_id, limit=200)}" if status.account_id else None]
+    details.append(f"plan {sanitize(status.plan, limit=100)}" if status.plan else None)
     extra = ", ".join(d for d in details if d)
     lines.append(f"  Account: {who}" + (f" ({extra})" if extra else ""))
     if status.access_token_expires_at is not None:
@@ -123,7 +137,7 @@ def run_status(args: argparse.Namespace) -> int:
     try:
         status = login_status(ctx.codex_home, ctx.store_mode)
     except LoginkitError as exc:
-        print(f"Error checking login status: {exc}", file=sys.stderr)
+        _say(f"Error checking login status: {exc}")
         return STATUS_ERROR
     code = STATUS_LOGGED_IN if status.logged_in else STATUS_NOT_LOGGED_IN
     if args.json:
@@ -131,10 +145,10 @@ def run_status(args: argparse.Namespace) -> int:
         import json
 
         record = {"logged_in": status.logged_in, **dataclasses.asdict(status)}
-        print(json.dumps(record))
+        print(json.dumps(record))  # ensure_ascii: every unsafe character is a \u escape
         return code
     for line in status_lines(status, time.time()):
-        print(line, file=sys.stderr)
+        _say(line)
     return code
 
 
@@ -148,11 +162,11 @@ def run_logout(args: argparse.Namespace) -> int:
     try:
         result = logout(ctx.codex_home)
     except LoginkitError as exc:
-        print(f"Error logging out: {exc}", file=sys.stderr)
+        _say(f"Error logging out: {exc}")
         return EXIT_FAILURE
     for warning in result.warnings:
-        print(f"Warning: {warning}", file=sys.stderr)
-    print("Successfully logged out" if result.removed else "Not logged in", file=sys.stderr)
+        _say(f"Warning: {warning}")
+    _say("Successfully logged out" if result.removed else "Not logged in")
     return EXIT_OK
 
 
@@ -173,14 +187,19 @@ def run_token(args: argparse.Namespace) -> int:
     try:
         token = get_access_token(ctx.codex_home, ctx.store_mode, min_validity=args.min_validity)
     except NotLoggedInError:
-        print(f"Error: Not logged in. Run `{OPENAI.login_command}` to sign in.", file=sys.stderr)
+        _say(f"Error: Not logged in. Run `{OPENAI.login_command}` to sign in.")
         return EXIT_FAILURE
     except LoginkitError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        _say(f"Error: {exc}")
         return EXIT_FAILURE
     finally:
         if log is not None:
             log.close()
+    problem = bearer_token_problem(token)
+    if problem is not None:
+        # An escape sequence in a "token" would reach the terminal or the script that reads it.
+        _say(malformed_token_message(problem))
+        return EXIT_FAILURE
     sys.stdout.write(token + "\n")
     sys.stdout.flush()
     return EXIT_OK

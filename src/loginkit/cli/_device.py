@@ -24,6 +24,7 @@ from loginkit.cli._render import Renderer
 from loginkit.core._categories import DeviceFailureCategory
 from loginkit.core._phases import Failed
 from loginkit.core._profiles import Profile
+from loginkit.core._sanitize import sanitize, sanitize_link
 
 GRAY, BLUE, RESET = "\x1b[90m", "\x1b[94m", "\x1b[0m"
 FALLBACK_NOTICE = "Device code login is not enabled; falling back to browser login."
@@ -40,24 +41,46 @@ def use_color(stream: TextIO, environ: dict[str, str] | os._Environ[str] = os.en
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def device_prompt(profile: Profile, verification_url: str, user_code: str, color: bool) -> str:
-    """The Codex CLI's prompt text; colour codes only when ``color``."""
-    gray, blue, reset = (GRAY, BLUE, RESET) if color else ("", "", "")
+def device_prompt_parts(
+    profile: Profile, verification_url: str, user_code: str, color: bool
+) -> list[tuple[str, str]]:
+    """The Codex CLI's prompt as ``(colour code, text)`` parts; colour codes only when ``color``.
+
+    The URL and the code come from the provider: they are sanitized here (a ``\\x1b`` or
+    ``\\u202e`` shows as such), and the colour codes are only added around the parts after
+    that, by :meth:`Renderer.styled` or :func:`device_prompt`.
+    """
+    gray, blue = (GRAY, BLUE) if color else ("", "")
     tagline = (
         "OpenAI's command-line coding agent"
         if profile.name == "openai"
         else "Sign in from your terminal"
     )
     account = "ChatGPT" if profile.name == "openai" else "your account"
-    return (
-        f"\nWelcome to {profile.app_name} [{gray}loginkit v{__version__}{reset}]\n"
-        f"{gray}{tagline}{reset}\n\n"
-        f"Follow these steps to sign in with {account} using device code authorization:\n\n"
-        f"1. Open this link in your browser and sign in to your account\n"
-        f"   {blue}{verification_url}{reset}\n\n"
-        f"2. Enter this one-time code {gray}(expires in 15 minutes){reset}\n"
-        f"   {blue}{user_code}{reset}\n\n"
-        f"{gray}Device codes are a common phishing target. Never share this code.{reset}\n"
+    return [
+        ("", f"\nWelcome to {profile.app_name} ["),
+        (gray, f"loginkit v{__version__}"),
+        ("", "]\n"),
+        (gray, tagline),
+        ("", "\n\n"),
+        ("", f"Follow these steps to sign in with {account} using device code authorization:\n\n"),
+        ("", "1. Open this link in your browser and sign in to your account\n   "),
+        (blue, sanitize_link(verification_url)),
+        ("", "\n\n2. Enter this one-time code "),
+        (gray, "(expires in 15 minutes)"),
+        ("", "\n   "),
+        (blue, sanitize(user_code, limit=64)),
+        ("", "\n\n"),
+        (gray, "Device codes are a common phishing target. Never share this code."),
+        ("", "\n"),
+    ]
+
+
+def device_prompt(profile: Profile, verification_url: str, user_code: str, color: bool) -> str:
+    """The Codex CLI's prompt text; colour codes only when ``color``, added after sanitizing."""
+    return "".join(
+        f"{style}{text}{RESET}" if style else text
+        for style, text in device_prompt_parts(profile, verification_url, user_code, color)
     )
 
 
@@ -118,8 +141,9 @@ def run_device_login(args: argparse.Namespace) -> int:
         )
         try:
             code = request_device_code(opts, renderer)
-            renderer.text(
-                device_prompt(profile, code.verification_url, code.user_code, use_color(err))
+            renderer.styled(
+                device_prompt_parts(profile, code.verification_url, code.user_code, use_color(err)),
+                RESET,
             )
             complete_device_code_login(code, opts, renderer)
         except DeviceLoginError as exc:

@@ -5,12 +5,32 @@ Scripts call ``loginkit token`` in loops and from many shells at once. When the 
 token (or API key) is usable as it is, this answers with only ``os``, ``sys``, ``json`` and
 ``base64`` loaded. Anything else (a token to refresh, a keyring store, a config.toml, an unusual
 flag, any error) goes to the full CLI, which prints exactly the same thing plus the fix.
+
+A stored token holding anything a bearer token cannot (RFC 6750 ``b64token``: controls, spaces,
+escape sequences) is never printed here either: the full CLI refuses it with its message.
+
+Every path ends quietly: a reader that closed the pipe (``loginkit token | head -c1``) ends the
+command with :data:`EXIT_BROKEN_PIPE` and Ctrl-C with :data:`EXIT_INTERRUPTED`, never a traceback.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+
+#: ``loginkit`` after its output pipe was closed by the reader: 128 + SIGPIPE, what a shell
+#: reports for ``cat`` or ``grep`` killed by that signal (Python ignores SIGPIPE, so we say it).
+EXIT_BROKEN_PIPE = 141
+#: ``loginkit`` stopped by Ctrl-C (SIGINT), 128 + 2 (as cli/_context.py's EXIT_INTERRUPTED).
+EXIT_INTERRUPTED = 130
+
+#: RFC 6750 ``b64token`` characters (``=`` only at the end); checked without ``re``.
+_B64TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/")
+
+
+def _is_bearer_token(token: str) -> bool:
+    body = token.rstrip("=")
+    return bool(body) and all(c in _B64TOKEN for c in body)
 
 
 def _fast_token(argv: list[str]) -> str | None:
@@ -49,10 +69,10 @@ def _fast_token(argv: list[str]) -> str | None:
     key = auth.get("OPENAI_API_KEY")
     mode = auth.get("auth_mode") or ("apikey" if key is not None else "chatgpt")
     if mode == "apikey":
-        return key if isinstance(key, str) and key else None
+        return key if isinstance(key, str) and _is_bearer_token(key) else None
     tokens = auth.get("tokens")
     access = tokens.get("access_token") if isinstance(tokens, dict) else None
-    if not isinstance(access, str) or access.count(".") != 2:
+    if not isinstance(access, str) or access.count(".") != 2 or not _is_bearer_token(access):
         return None
     import base64
     import time
@@ -69,6 +89,29 @@ def _fast_token(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``loginkit``; a closed output pipe and Ctrl-C end it quietly with their exit codes."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdio()
+        return EXIT_BROKEN_PIPE
+
+
+def _silence_stdio() -> None:
+    """Point stdout and stderr at /dev/null, so the interpreter's final flush of what is still
+    buffered for the closed pipe raises nothing ("Exception ignored ... BrokenPipeError")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            continue
+    os.close(devnull)
+
+
+def _main(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else argv
     token = _fast_token(list(args))
     if token is not None:

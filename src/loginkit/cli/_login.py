@@ -79,9 +79,11 @@ def _in_the_foreground() -> bool:
 
 
 def link_block(auth_url: str, profile: Profile) -> str:
+    from loginkit.core._sanitize import sanitize_link
     from loginkit.signin._prelinked import link_text
 
-    return link_text(auth_url, profile.device_login_command)
+    # A discovered endpoint is outside text: controls and spaces are shown escaped, never linked.
+    return link_text(sanitize_link(auth_url), profile.device_login_command)
 
 
 def run_login(args: argparse.Namespace, prelinked: Prelinked | None = None) -> int:

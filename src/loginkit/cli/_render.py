@@ -6,6 +6,10 @@ JSON (``--json``), one object per line, the same schema for every command:
 - ``{"type": "auth_url", "url": str, "port": int}`` (browser sign-in)
 - ``{"type": "result", "ok": true, "message": str}``
 - ``{"type": "result", "ok": false, "error": str, "kind": ErrorKind id, "category": id?}``
+
+Every human line passes :func:`loginkit.core._sanitize.for_terminal` as it is written (a last
+guard: outside text was sanitized where it entered the message), and JSON lines escape those
+characters as ``\\u`` escapes, so neither stream ever carries a raw control, bidi or separator.
 """
 
 from __future__ import annotations
@@ -17,6 +21,27 @@ from typing import TextIO
 from loginkit.core._exceptions import ErrorKind, LoginError
 from loginkit.core._phases import Failed, LoginPhase
 from loginkit.core._profiles import Profile
+from loginkit.core._sanitize import for_terminal, is_unsafe
+
+#: The only escape sequences the renderer writes: colour codes it adds itself, after sanitizing.
+STYLES = frozenset({"", "\x1b[90m", "\x1b[94m", "\x1b[0m"})
+
+
+def _json_escape(char: str) -> str:
+    point = ord(char)
+    if point < 0x10000:
+        return f"\\u{point:04x}"
+    point -= 0x10000
+    return f"\\u{0xD800 + (point >> 10):04x}\\u{0xDC00 + (point & 0x3FF):04x}"
+
+
+def json_line(record: object) -> str:
+    """``json.dumps(record, ensure_ascii=False)`` with every control, bidi/format and separator
+    character escaped as JSON does for ``ensure_ascii``: ``json.loads`` gives ``record`` back."""
+    import json
+
+    text = json.dumps(record, ensure_ascii=False)
+    return "".join(_json_escape(c) if is_unsafe(c) else c for c in text)
 
 
 class Renderer:
@@ -71,13 +96,26 @@ class Renderer:
             with self._lock:
                 self._write(self.err, line)
 
-    def record(self, record: dict[str, object]) -> None:
-        """A JSON line on stdout (JSON mode only)."""
-        import json
+    def styled(self, parts: list[tuple[str, str]], reset: str) -> None:
+        """A text for people made of ``(style, text)`` parts: each text is sanitized, then its
+        style (one of :data:`STYLES`, else refused) goes in front and ``reset`` after a styled
+        part. Nothing in JSON mode."""
+        if reset not in STYLES or any(style not in STYLES for style, _ in parts):
+            raise ValueError("only the renderer's own colour codes can style a text")
+        line = "".join(
+            f"{style}{for_terminal(text)}{reset}" if style else for_terminal(text)
+            for style, text in parts
+        )
+        if not self.json_mode:
+            with self._lock:
+                self._write_raw(self.err, line)
 
+    def record(self, record: dict[str, object]) -> None:
+        """A JSON line on stdout (JSON mode only): exact JSON, with every unsafe character (which
+        can only be inside a string) written as a ``\\uXXXX`` escape, so it is terminal-safe."""
         if self.json_mode:
             with self._lock:
-                self._write(self.out, json.dumps(record, ensure_ascii=False))
+                self._write_raw(self.out, json_line(record))
 
     def succeeded(self, message: str) -> None:
         if self.json_mode:
@@ -106,6 +144,10 @@ class Renderer:
 
     @staticmethod
     def _write(stream: TextIO, text: str) -> None:
+        Renderer._write_raw(stream, for_terminal(text))
+
+    @staticmethod
+    def _write_raw(stream: TextIO, text: str) -> None:
         # One write per message, newline included: a Ctrl-C can then never split a line from
         # its newline and glue the next message onto it.
         stream.write(text + "\n")

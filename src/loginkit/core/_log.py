@@ -20,19 +20,60 @@ import time
 from pathlib import Path
 from typing import Any
 
+from loginkit.core._redact import strip_urls
+
 LOG_FILE_NAME = "codex-login.log"
 _FIELDS = "loginkit_fields"
 
 
+#: Fields that carry an error text (which can quote a provider's URL): URLs are stripped.
+_ERROR_FIELDS = frozenset(
+    {"err", "error", "error_code", "error_description", "error_message", "message", "reason"}
+)
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(char: str, quote: bool) -> str:
+    known = _ESCAPES.get(char) if quote or char != '"' else None
+    if known is not None:
+        return known
+    if char == " " or char.isprintable():
+        return char
+    point = ord(char)
+    if point < 0x100:
+        return f"\\x{point:02x}"
+    if point < 0x10000:
+        return f"\\u{point:04x}"
+    return f"\\U{point:08x}"
+
+
+def escape_log_text(text: str, *, quote: bool = True) -> str:
+    """``text`` with ``\\``, ``"`` (unless ``quote`` is False: a message is not quoted), and every
+    character that is not printable (controls, ``\\r``, ``\\n``, ESC, bidi and format characters,
+    U+2028/2029) escaped: it stays on one line and cannot imitate another."""
+    return "".join(_escape_char(c, quote) for c in text)
+
+
 def _format_value(value: object) -> str:
+    """logfmt: a plain value as it is (``has_code=true port=1455``); anything empty, with a space,
+    ``"``, ``=``, ``\\`` or a character that is not printable, quoted and escaped."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return "null"
     text = str(value)
-    if text == "" or any(c.isspace() or c in '"=' for c in text):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    return text
+    if text and all(c.isprintable() and c not in ' "=\\' for c in text):
+        return text
+    return '"' + escape_log_text(text) + '"'
+
+
+def format_fields(fields: dict[str, Any]) -> str:
+    """The ``key=value`` tail of a line; error texts lose their URLs first."""
+    parts = []
+    for key, value in fields.items():
+        shown = strip_urls(value) if key in _ERROR_FIELDS and isinstance(value, str) else value
+        parts.append(f"{escape_log_text(str(key))}={_format_value(shown)}")
+    return " ".join(parts)
 
 
 def log_event(logger: logging.Logger, level: int, message: str, /, **fields: object) -> None:
@@ -45,16 +86,24 @@ _LEVEL_NAMES = {"WARNING": "WARN", "CRITICAL": "ERROR"}
 
 
 class LoginLogFormatter(logging.Formatter):
-    """RFC 3339 UTC timestamp, level, logger name, message, then ``key=value`` fields."""
+    """RFC 3339 UTC timestamp, level, logger name, message, then ``key=value`` fields.
+
+    Every line is one physical line whatever the input: the message is escaped, every value that
+    is not plain is quoted and escaped logfmt-style (``\\"``, ``\\\\``, ``\\n``, ``\\r``,
+    ``\\t``, ``\\xNN``, ``\\uNNNN``), so a provider cannot write a line of its own.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         micros = int((record.created % 1) * 1_000_000)
         fields: dict[str, Any] = getattr(record, _FIELDS, {}) or {}
         level = _LEVEL_NAMES.get(record.levelname, record.levelname)
-        line = f"{seconds}.{micros:06d}Z {level:>5} {record.name}: {record.getMessage()}"
+        # The message is escaped too (a caller may put outside text in it): one event, one line.
+        message = escape_log_text(record.getMessage(), quote=False)
+        name = escape_log_text(record.name, quote=False)
+        line = f"{seconds}.{micros:06d}Z {level:>5} {name}: {message}"
         if fields:
-            line += " " + " ".join(f"{k}={_format_value(v)}" for k, v in fields.items())
+            line += " " + format_fields(fields)
         return line
 
 

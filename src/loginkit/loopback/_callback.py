@@ -28,6 +28,7 @@ from loginkit.core._pages import error_page, success_page
 from loginkit.core._phases import CallbackReceived, Failed, LoginPhase
 from loginkit.core._profiles import OPENAI, Profile
 from loginkit.core._redact import strip_urls
+from loginkit.core._sanitize import sanitize
 
 logger = logging.getLogger("loginkit.server")
 
@@ -302,7 +303,9 @@ def _callback(query: str, path: str, ctx: CallbackContext) -> Decision:
         description = params.get("error_description")
         if description is not None:
             description = _redact(description, ctx.expected_state)
-        message = callback_error_message(error, description, ctx.profile)
+        # Provider text on the terminal: escaped (ESC, \r, bidi) and cut before it is a message.
+        shown = None if description is None else sanitize(description)
+        message = callback_error_message(sanitize(error), shown, ctx.profile)
         log_event(
             logger,
             logging.WARNING,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from loginkit.core._exceptions import TokenEndpointErrorDetail
+from loginkit.core._sanitize import sanitize
 
 
 def _nonblank(value: object) -> str | None:
@@ -18,7 +19,20 @@ def _nonblank(value: object) -> str | None:
 
 def parse_token_endpoint_error(body: str) -> TokenEndpointErrorDetail:
     """Parse an OAuth error body (spec 3.8): ``error_description``, then ``error.message``, then
-    the code; anything else shows the trimmed body; an empty body is "unknown error"."""
+    the code; anything else shows the trimmed body; an empty body is "unknown error".
+
+    Every field is provider text: it comes back through :func:`sanitize` (controls and bidi
+    characters escaped, long values cut), so a message built from it is safe on a terminal.
+    """
+    detail = _parse(body)
+    return TokenEndpointErrorDetail(
+        None if detail.error_code is None else sanitize(detail.error_code),
+        None if detail.error_message is None else sanitize(detail.error_message),
+        sanitize(detail.display),
+    )
+
+
+def _parse(body: str) -> TokenEndpointErrorDetail:
     trimmed = body.strip()
     if not trimmed:
         return TokenEndpointErrorDetail(None, None, "unknown error")
