@@ -19,12 +19,6 @@ from support.provider2 import login_and_consent, start_provider2
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: for a generic provider loginkit sends redirect_uri=http://localhost:PORT/"
-    "auth/callback; a provider that follows RFC 8252 section 8.3 lets only the IP literals "
-    "127.0.0.1/[::1] vary the port and refuses it (loginkit must send http://127.0.0.1:PORT)",
-)
 def test_loginkit_login_with_a_strict_provider(browser: Browser, home: Path) -> None:
     with start_provider2() as provider:
         login = (
@@ -40,7 +34,7 @@ def test_loginkit_login_with_a_strict_provider(browser: Browser, home: Path) -> 
             query = parse_qs(urlsplit(run.url).query)
             assert run.url.startswith(provider.authorization_endpoint + "?")
             assert query["code_challenge_method"] == ["S256"]
-            # Fails fast here today (the bug), rather than after the browser's refusal page.
+            # RFC 8252 8.3: only an IP literal may vary the port at a strict provider.
             assert query["redirect_uri"][0].startswith("http://127.0.0.1:"), query["redirect_uri"]
             result = login_and_consent(browser, provider, run.url)
             code, _, err = run.finish()

@@ -57,7 +57,7 @@ def _read_pasted_callbacks(run: LoginRun, printer: Renderer) -> None:
     for line in sys.stdin:
         if not line.strip():
             continue
-        target = pasted_callback_target(line)
+        target = pasted_callback_target(line, run.profile.redirect_path)
         if target is None:
             printer.text(PASTE_NOT_A_CALLBACK)
             continue
@@ -111,10 +111,23 @@ def browser_options(args: argparse.Namespace, ctx: Context) -> ServerOptions | s
             f"Error logging in: invalid --bind address {args.bind!r} (use an IPv4 address such as"
             " 127.0.0.1 or 0.0.0.0)"
         )
+    from loginkit.core._profiles import profile_for, redirect_problem
+
+    profile = profile_for(args.issuer, args.client_id)
+    host = args.redirect_host or profile.redirect_host
+    path = args.redirect_path or profile.redirect_path
+    problem = redirect_problem(host, path)
+    if problem is not None:
+        return f"Error logging in: {problem}"
+    if (host, path) != (profile.redirect_host, profile.redirect_path):
+        import dataclasses
+
+        profile = dataclasses.replace(profile, redirect_host=host, redirect_path=path)
     return ServerOptions(
         codex_home=ctx.codex_home,
         client_id=args.client_id,
         issuer=args.issuer,
+        profile=profile,
         port=args.port,
         bind_address=args.bind,
         open_browser=not args.no_browser,

@@ -62,6 +62,17 @@ def _build_parser() -> argparse.ArgumentParser:
         "--no-browser", action="store_true", help="print the link but do not open a browser"
     )
     login.add_argument(
+        "--redirect-host",
+        choices=["127.0.0.1", "localhost", "[::1]"],
+        help="host of the loopback redirect URI (default: localhost for Codex's client,"
+        " 127.0.0.1 for any other, as RFC 8252 asks)",
+    )
+    login.add_argument(
+        "--redirect-path",
+        metavar="PATH",
+        help="path of the loopback redirect URI, exactly as registered (default: /auth/callback)",
+    )
+    login.add_argument(
         "--bind",
         default="127.0.0.1",
         metavar="ADDRESS",

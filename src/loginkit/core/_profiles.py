@@ -64,7 +64,12 @@ class Profile:
     login_command: str = "loginkit login"
     device_login_command: str = "loginkit login --device-auth"
     help_url: str = "https://github.com/loginkit/loginkit#troubleshooting"
+    #: The loopback host of the redirect URI: ``localhost`` (the seed's), ``127.0.0.1`` or
+    #: ``[::1]``. RFC 8252 section 8.3: providers may vary the port only for IP literals, so a
+    #: generic profile uses ``127.0.0.1``.
     redirect_host: str = REDIRECT_HOST
+    #: The path of the redirect URI, exactly as registered with the provider.
+    redirect_path: str = "/auth/callback"
     #: Look the endpoints up in ``{issuer}/.well-known/openid-configuration`` before signing in.
     discover: bool = False
     #: Endpoints found by discovery (or configured); they win over ``issuer + path``.
@@ -117,6 +122,27 @@ OPENAI = Profile(
 )
 
 
+#: The redirect hosts a loopback redirect URI may name (RFC 8252 section 7.3).
+REDIRECT_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def redirect_problem(host: str, path: str) -> str | None:
+    """Why ``host``/``path`` cannot make a loopback redirect URI, or None when they can."""
+    if host not in REDIRECT_HOSTS:
+        return f"the redirect host must be one of {', '.join(REDIRECT_HOSTS)}, not {host!r}"
+    usable = (
+        path.startswith("/")
+        and all(ch.isalnum() or ch in "/-._~" for ch in path)
+        and "//" not in path
+        and "/../" not in path + "/"
+    )
+    if not usable:
+        return (
+            f"the redirect path must be a plain absolute path such as /auth/callback, not {path!r}"
+        )
+    return None
+
+
 def generic_profile(issuer: str, client_id: str) -> Profile:
     """A plain OpenID Connect profile: standard scopes, no Codex-specific parameters or words."""
     return Profile(
@@ -125,6 +151,7 @@ def generic_profile(issuer: str, client_id: str) -> Profile:
         client_id=client_id,
         scope="openid profile email offline_access",
         discover=True,
+        redirect_host="127.0.0.1",
     )
 
 

@@ -208,7 +208,7 @@ def decide(request: Request, ctx: CallbackContext) -> Decision:
         ctx.rejections.warn("failed to parse local callback url", "target")
         return Reply(plain(400, "Bad Request"))
 
-    if path == "/auth/callback":
+    if path == ctx.profile.redirect_path:
         if request.method != "GET":
             return Reply(method_not_allowed())
         return _callback(parts.query, path, ctx)

@@ -6,17 +6,17 @@ from __future__ import annotations
 _QUERY_SAFE = "=&%+-._~:/?@!$'()*,;"
 
 
-def pasted_callback_target(text: str) -> str | None:
+def pasted_callback_target(text: str, callback_path: str = "/auth/callback") -> str | None:
     """``/auth/callback?...`` from what the person pasted (the whole address the browser ended
     on, whatever its host and port), or None when it is not such an address."""
     from urllib.parse import quote, urlsplit
 
     parts = urlsplit(text.strip())
-    if not parts.path.endswith("/auth/callback") or not parts.query:
+    if not parts.path.endswith(callback_path) or not parts.query:
         return None
     # As a browser would send it: spaces and non-ASCII percent-encoded, the rest untouched.
     query = quote(parts.query, safe=_QUERY_SAFE)
-    return f"/auth/callback?{query}"
+    return f"{callback_path}?{query}"
 
 
 def deliver_pasted_callback(port: int, target: str, address: str = "127.0.0.1") -> None:

@@ -128,7 +128,8 @@ class LoginRun:
         if self.profile.discover:
             # Generic providers only: the openai profile's link never waits for the network.
             self.profile = self.provider.discover()
-        self.redirect_uri = f"http://{self.profile.redirect_host}:{self.actual_port}/auth/callback"
+        host, path = self.profile.redirect_host, self.profile.redirect_path
+        self.redirect_uri = f"http://{host}:{self.actual_port}{path}"
         self.auth_url = build_authorize_url(
             self.profile,
             issuer=self.opts.issuer,
