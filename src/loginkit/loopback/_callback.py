@@ -10,7 +10,7 @@ provider's ``error``, then the code. What differs on purpose: the Host header is
 rebinding), only GET is served, state is compared in constant time, ``/success`` only ends the run
 after this run saved credentials, a callback after success is answered with the success redirect
 again (given the state) instead of re-exchanging a used code, and ``/cancel`` is refused to web
-pages.
+pages (by ``Sec-Fetch-Site``, ``Origin`` or ``Referer``).
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ class Request:
     #: The ``Sec-Fetch-Site`` header: browsers say where a request came from; other clients
     #: (a newer ``codex login`` asking us to stand down) send none.
     fetch_site: str | None = None
+    #: The ``Origin`` and ``Referer`` headers: browsers without Fetch Metadata still send one of
+    #: them from a page; the Codex CLI's takeover request sends neither.
+    origin: str | None = None
+    referer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,30 @@ class CallbackContext:
     def allowed_hosts(self) -> frozenset[str]:
         return frozenset({f"127.0.0.1:{self.port}", f"localhost:{self.port}", f"[::1]:{self.port}"})
 
+    def is_own_origin(self, url: str) -> bool:
+        """True when ``url`` (an ``Origin`` or ``Referer`` value) names this loopback server."""
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError:
+            return False
+        return parts.scheme.lower() == "http" and parts.netloc.lower() in self.allowed_hosts
+
+
+def sent_by_a_web_page(request: Request, ctx: CallbackContext) -> bool:
+    """True when a browser sent ``request`` from a page other than this server's own.
+
+    ``Sec-Fetch-Site`` other than ``none`` says so in current browsers; an ``Origin`` or
+    ``Referer`` naming anything but this loopback server (``null`` included) says so in browsers
+    without Fetch Metadata. A client that sends none of the three (a newer ``codex login``) is
+    not a page.
+    """
+    if request.fetch_site not in (None, "none"):
+        return True
+    return any(
+        value is not None and not ctx.is_own_origin(value)
+        for value in (request.origin, request.referer)
+    )
+
 
 def plain(status: int, text: str, *, close: bool = False) -> Response:
     return Response(status=status, body=text.encode("utf-8"), content_type=TEXT, close=close)
@@ -222,7 +250,7 @@ def decide(request: Request, ctx: CallbackContext) -> Decision:
     if path == "/cancel":
         if request.method != "GET":
             return Reply(method_not_allowed())
-        if request.fetch_site not in (None, "none"):
+        if sent_by_a_web_page(request, ctx):
             # Takeover comes from another login process, never from a web page: an <img> on any
             # site must not be able to end the sign-in in progress.
             ctx.rejections.warn("refused a cancel request sent by a web page", "web_cancel")
