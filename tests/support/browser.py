@@ -126,7 +126,8 @@ def complete_login(
     action: Literal["approve", "deny"] = "approve",
     timeout_s: float = 30,
 ) -> LoginResult:
-    """Sign in on the provider's dev pages and approve (or cancel) the consent.
+    """Sign in on the provider's dev pages and approve (or cancel) the consent. ``auth_url`` is
+    the authorize URL or the one-shot ``/start/<token>`` address a launched browser gets.
 
     Returns once the browser has fully loaded the page it ends on at the redirect URI's host
     (the client's callback, or whatever that redirects to), so the client's server never sees
@@ -134,6 +135,10 @@ def complete_login(
     """
     redirect_uri = parse_qs(urlsplit(auth_url).query).get("redirect_uri", [""])[0]
     redirect_netloc = urlsplit(redirect_uri).netloc
+    if urlsplit(auth_url).path.startswith("/start/"):
+        # loginkit's one-shot launch address: the callback server itself, which sends the
+        # browser on to the authorize URL.
+        redirect_netloc = urlsplit(auth_url).netloc
     if not redirect_netloc:
         raise ValueError(f"auth_url has no absolute redirect_uri: {auth_url}")
 

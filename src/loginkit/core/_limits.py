@@ -5,19 +5,37 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+#: Largest response body loginkit reads from the provider (token, discovery, signing keys,
+#: device code, refresh), in bytes. A longer body is a malformed response: reading stops at the
+#: cap, so a hostile server cannot make loginkit hold or print hundreds of megabytes.
+MAX_RESPONSE_BODY = 1024 * 1024
+
+#: Whole-request budget (seconds) when none is given: from sending the request to the last byte
+#: of the response body. The per-read ``read`` timeout alone lets a body dripped one byte at a
+#: time hold a request (and ``auth.lock``) for as long as the server likes.
+DEFAULT_TOTAL = 60.0
+
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Per-request limits in seconds. Every HTTP request loginkit makes has all four set."""
+    """Per-request limits in seconds. Every HTTP request loginkit makes has all five set.
+
+    ``connect``/``read``/``write``/``pool`` bound each step; ``total`` bounds the whole request,
+    body included, and is classified as a timeout. A caller raising ``read`` above ``total``
+    still gets cut at ``total``: raise both.
+    """
 
     connect: float = 10.0
     read: float = 30.0
     write: float = 30.0
     pool: float = 10.0
+    total: float = DEFAULT_TOTAL
 
     @classmethod
     def uniform(cls, seconds: float) -> Timeouts:
-        return cls(seconds, seconds, seconds, seconds)
+        """Every step ``seconds``; the whole request at least :data:`DEFAULT_TOTAL` and at
+        least two steps' worth."""
+        return cls(seconds, seconds, seconds, seconds, max(DEFAULT_TOTAL, 2 * seconds))
 
     def to_httpx(self) -> Any:
         import httpx2

@@ -8,9 +8,10 @@ lets tests and fuzzers hit every branch without a server.
 Processing order for ``/auth/callback`` follows the Codex CLI (spec 3.6): state first, then the
 provider's ``error``, then the code. What differs on purpose: the Host header is checked (DNS
 rebinding), only GET is served, state is compared in constant time, ``/success`` only ends the run
-after this run saved credentials, a callback after success is answered with the success redirect
+after this run saved credentials, ``/start/<token>`` sends the browser to the authorize URL
+once (so neither the state nor the challenge is in a launcher's argv), a callback after success is answered with the success redirect
 again (given the state) instead of re-exchanging a used code, and ``/cancel`` is refused to web
-pages.
+pages (by ``Sec-Fetch-Site``, ``Origin`` or ``Referer``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ class Request:
     #: The ``Sec-Fetch-Site`` header: browsers say where a request came from; other clients
     #: (a newer ``codex login`` asking us to stand down) send none.
     fetch_site: str | None = None
+    #: The ``Origin`` and ``Referer`` headers: browsers without Fetch Metadata still send one of
+    #: them from a page; the Codex CLI's takeover request sends neither.
+    origin: str | None = None
+    referer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,35 @@ class RejectionLog:
             log_event(logger, logging.WARNING, message)
 
 
+START_PREFIX = "/start/"
+
+
+class OneShotStart:
+    """The one-time address the browser is launched with: ``/start/<token>`` answers a 302 to
+    the authorize URL once, then 404. The authorize URL carries the state and the PKCE
+    challenge; a launcher's argv is readable by every user (``ps``), this token is worthless
+    once used. Shared by every copy of the context, like :class:`RejectionLog`."""
+
+    def __init__(self, token: str, location: str) -> None:
+        self._token = token
+        self._location = location
+        self.used = False
+
+    def path(self) -> str:
+        """The request path to launch the browser with (it holds the token)."""
+        return START_PREFIX + self._token
+
+    def take(self, token: str) -> str | None:
+        """The authorize URL for the right token, the first time only; else None."""
+        matches = hmac.compare_digest(
+            token.encode("utf-8", "surrogatepass"), self._token.encode("utf-8")
+        )
+        if not matches or self.used:
+            return None
+        self.used = True
+        return self._location
+
+
 @dataclass(frozen=True)
 class CallbackContext:
     """The run's state that decisions depend on. ``expected_state`` is secret: never logged."""
@@ -155,10 +189,36 @@ class CallbackContext:
     success_location: str | None = field(default=None, repr=False)
     #: Shared by every copy of the context (``dataclasses.replace`` keeps the same object).
     rejections: RejectionLog = field(default_factory=RejectionLog, repr=False, compare=False)
+    #: The one-shot launch address, when the browser is launched through it.
+    start: OneShotStart | None = field(default=None, repr=False, compare=False)
 
     @property
     def allowed_hosts(self) -> frozenset[str]:
         return frozenset({f"127.0.0.1:{self.port}", f"localhost:{self.port}", f"[::1]:{self.port}"})
+
+    def is_own_origin(self, url: str) -> bool:
+        """True when ``url`` (an ``Origin`` or ``Referer`` value) names this loopback server."""
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError:
+            return False
+        return parts.scheme.lower() == "http" and parts.netloc.lower() in self.allowed_hosts
+
+
+def sent_by_a_web_page(request: Request, ctx: CallbackContext) -> bool:
+    """True when a browser sent ``request`` from a page other than this server's own.
+
+    ``Sec-Fetch-Site`` other than ``none`` says so in current browsers; an ``Origin`` or
+    ``Referer`` naming anything but this loopback server (``null`` included) says so in browsers
+    without Fetch Metadata. A client that sends none of the three (a newer ``codex login``) is
+    not a page.
+    """
+    if request.fetch_site not in (None, "none"):
+        return True
+    return any(
+        value is not None and not ctx.is_own_origin(value)
+        for value in (request.origin, request.referer)
+    )
 
 
 def plain(status: int, text: str, *, close: bool = False) -> Response:
@@ -223,10 +283,19 @@ def decide(request: Request, ctx: CallbackContext) -> Decision:
             Response(status=200, body=page, content_type=HTML, close=True),
             RunResult(Outcome.SUCCESS),
         )
+    if path.startswith(START_PREFIX):
+        if request.method != "GET":
+            return Reply(method_not_allowed())
+        location = ctx.start.take(path[len(START_PREFIX) :]) if ctx.start else None
+        if location is None:
+            ctx.rejections.warn("refused a used or unknown start address", "start")
+            return Reply(plain(404, "Not Found"))
+        log_event(logger, logging.INFO, "browser sent on to the authorize url")
+        return Reply(Response(status=302, location=location, close=True))
     if path == "/cancel":
         if request.method != "GET":
             return Reply(method_not_allowed())
-        if request.fetch_site not in (None, "none"):
+        if sent_by_a_web_page(request, ctx):
             # Takeover comes from another login process, never from a web page: an <img> on any
             # site must not be able to end the sign-in in progress.
             ctx.rejections.warn("refused a cancel request sent by a web page", "web_cancel")

@@ -367,14 +367,22 @@ def _head_size(event: h11.Request) -> int:
 def _to_request(event: h11.Request) -> Request:
     host: str | None = None
     fetch_site: str | None = None
+    origin: str | None = None
+    referer: str | None = None
     for name, value in event.headers:
         if name == b"host":  # h11 refuses a request with more than one
             host = value.decode("latin-1")
         elif name == b"sec-fetch-site":
             fetch_site = value.decode("latin-1").lower()
+        elif name == b"origin":
+            origin = value.decode("latin-1")
+        elif name == b"referer":
+            referer = value.decode("latin-1")
     return Request(
         method=event.method.decode("ascii", "replace"),
         target=event.target.decode("latin-1"),
         host=host,
         fetch_site=fetch_site,
+        origin=origin,
+        referer=referer,
     )

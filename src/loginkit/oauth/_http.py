@@ -9,16 +9,23 @@ the start-up path.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import re
 import ssl
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import httpx2
 
 from loginkit.core._exceptions import HttpClientSetupFailure
-from loginkit.core._limits import Timeouts
+from loginkit.core._limits import MAX_RESPONSE_BODY, Timeouts
+
+#: Set to ``1`` to let loginkit send codes, verifiers and tokens over plain ``http://`` to a host
+#: that is not a loopback address (a test provider on another machine of a private network).
+INSECURE_HTTP_ENV = "LOGINKIT_ALLOW_INSECURE_HTTP"
 
 CA_ENV_VARS = ("CODEX_CA_CERTIFICATE", "SSL_CERT_FILE")
 CA_HINT = (
@@ -133,10 +140,112 @@ def _build_ssl_context(selected: tuple[str, str] | None) -> ssl.SSLContext:
     return context
 
 
-def build_client(timeouts: Timeouts, environ: Mapping[str, str] | None = None) -> httpx2.Client:
+class InsecureHttpRefused(httpx2.UnsupportedProtocol):
+    """A plain ``http://`` request to a host that is not a loopback address, refused before any
+    name lookup or connection (the code, the verifier and tokens would cross the network in
+    clear). Its message names the host and the opt-in, never the URL."""
+
+
+class ResponseTooLarge(httpx2.DecodingError):
+    """A response body over :data:`~loginkit.core._limits.MAX_RESPONSE_BODY`: reading stopped
+    at the cap. Callers classify it as a malformed response, not as a transport failure."""
+
+
+class RequestDeadlineExceeded(httpx2.ReadTimeout):
+    """The whole request (sending it and reading all of the body) took longer than
+    ``Timeouts.total``: a timeout, whatever each read took."""
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and the addresses 127.0.0.0/8 and ``::1`` (brackets allowed)."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def insecure_http_allowed(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``LOGINKIT_ALLOW_INSECURE_HTTP=1`` is set (only ``1`` counts)."""
+    env = os.environ if environ is None else environ
+    return env.get(INSECURE_HTTP_ENV, "").strip() == "1"
+
+
+def refuse_insecure_http(url: httpx2.URL, environ: Mapping[str, str] | None = None) -> None:
+    """Raise :class:`InsecureHttpRefused` for ``http://`` to a non-loopback host, unless the
+    person opted in. ``https`` and loopback ``http`` (a local test provider) always pass."""
+    if url.scheme != "http" or is_loopback_host(url.host) or insecure_http_allowed(environ):
+        return
+    raise InsecureHttpRefused(
+        f"refused to send a request over plain http to {url.host}, which is not a loopback"
+        f" address (codes and tokens would cross the network unencrypted); use an https issuer,"
+        f" or set {INSECURE_HTTP_ENV}=1 to allow it"
+    )
+
+
+class _BoundedStream(httpx2.SyncByteStream):
+    """The response body, cut at ``cap`` bytes and at the request's ``deadline``."""
+
+    def __init__(self, inner: httpx2.SyncByteStream, cap: int, deadline: float) -> None:
+        self._inner = inner
+        self._cap = cap
+        self._deadline = deadline
+
+    def __iter__(self) -> Iterator[bytes]:
+        seen = 0
+        for chunk in self._inner:
+            seen += len(chunk)
+            if seen > self._cap:
+                raise ResponseTooLarge(f"response body larger than {self._cap} bytes")
+            if time.monotonic() > self._deadline:
+                raise RequestDeadlineExceeded("the whole request took longer than its deadline")
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+_DEADLINE = "loginkit_deadline"
+
+
+def _guards(
+    timeouts: Timeouts, environ: Mapping[str, str] | None, cap: int
+) -> dict[str, list[Any]]:
+    """The request and response hooks every request of :func:`build_client` goes through."""
+
+    def on_request(request: httpx2.Request) -> None:
+        refuse_insecure_http(request.url, environ)
+        request.extensions[_DEADLINE] = time.monotonic() + timeouts.total
+
+    def on_response(response: httpx2.Response) -> None:
+        deadline = response.request.extensions.get(_DEADLINE)
+        if not isinstance(deadline, float):
+            deadline = time.monotonic() + timeouts.total
+        if time.monotonic() > deadline:
+            raise RequestDeadlineExceeded("the whole request took longer than its deadline")
+        stream = response.stream
+        if isinstance(stream, httpx2.SyncByteStream):
+            response.stream = _BoundedStream(stream, cap, deadline)
+
+    return {"request": [on_request], "response": [on_response]}
+
+
+def build_client(
+    timeouts: Timeouts,
+    environ: Mapping[str, str] | None = None,
+    *,
+    max_body: int = MAX_RESPONSE_BODY,
+) -> httpx2.Client:
     """A client honouring ``HTTP(S)_PROXY``/``ALL_PROXY``/``NO_PROXY`` (SOCKS too) and the CA rules.
 
-    Redirects are not followed: a token endpoint that redirects is answered as a rejection.
+    Redirects are not followed: a token endpoint that redirects is answered as a rejection. Every
+    request is guarded before it leaves: plain ``http`` to a non-loopback host raises
+    :class:`InsecureHttpRefused` (unless ``LOGINKIT_ALLOW_INSECURE_HTTP=1``); every body is
+    read through a cap (``max_body``, :class:`ResponseTooLarge`) and the ``timeouts.total``
+    deadline (:class:`RequestDeadlineExceeded`). Both are raised by ``client.request`` itself,
+    as ``httpx2.HTTPError`` subclasses, so every caller's handler sees them.
     """
     context = build_ssl_context(environ)
     try:
@@ -145,6 +254,7 @@ def build_client(timeouts: Timeouts, environ: Mapping[str, str] | None = None) -
             timeout=timeouts.to_httpx(),
             trust_env=True,
             follow_redirects=False,
+            event_hooks=_guards(timeouts, environ, max_body),
         )
     except Exception as exc:  # proxy URL errors and the like surface here
         bundle = selected_ca_bundle(environ)

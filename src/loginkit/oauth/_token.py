@@ -22,9 +22,11 @@ from loginkit.core._exceptions import (
     TokenExchangeError,
     TransportError,
 )
+from loginkit.core._limits import MAX_RESPONSE_BODY
 from loginkit.core._log import log_event
 from loginkit.core._redact import sanitize_url_for_logging, scrub, strip_urls
 from loginkit.oauth._errors import parse_token_endpoint_error
+from loginkit.oauth._http import ResponseTooLarge
 
 logger = logging.getLogger("loginkit.token")
 
@@ -93,6 +95,14 @@ def classify_transport(exc: BaseException) -> LoginFailureCategory:
     return LoginFailureCategory.TOKEN_EXCHANGE_REQUEST
 
 
+def _too_large(endpoint: str, what: str) -> ResponseMalformedError:
+    return ResponseMalformedError(
+        endpoint=endpoint,
+        what=what,
+        reason=f"the response body is larger than {MAX_RESPONSE_BODY // 1024} KiB; reading stopped",
+    )
+
+
 def _transport_error(endpoint: str, exc: BaseException) -> TransportError:
     return TransportError(
         endpoint=endpoint,
@@ -111,11 +121,16 @@ def _send(
     content: bytes | None = None,
     log_what: str,
     url_what: str,
+    what: str = "token response",
 ) -> httpx2.Response:
     """One request; a transport failure becomes a classified :class:`TransportError` (logged
-    as "``log_what`` transport failure"), a URL that cannot be requested a request error."""
+    as "``log_what`` transport failure"), a URL that cannot be requested a request error, a
+    body over the cap a malformed ``what``. The body is read (capped) before this returns."""
     try:
         return client.request(method, url, content=content, headers=headers)
+    except ResponseTooLarge:
+        log_event(logger, logging.ERROR, f"{log_what} response too large", cap=MAX_RESPONSE_BODY)
+        raise _too_large(endpoint, what) from None
     except httpx2.HTTPError as exc:
         error = _transport_error(endpoint, exc)
         log_event(
@@ -241,6 +256,8 @@ def obtain_api_key(client: httpx2.Client, *, token_url: str, client_id: str, id_
     try:
         response = client.post(token_url, content=body, headers={"Content-Type": FORM})
         text = response.read().decode("utf-8", errors="replace")
+    except ResponseTooLarge:
+        raise _too_large(endpoint, "token response") from None
     except httpx2.HTTPError as exc:
         raise _transport_error(endpoint, exc) from None
     if not 200 <= response.status_code < 300:
@@ -272,6 +289,7 @@ def fetch_jwks(client: httpx2.Client, *, jwks_url: str) -> dict[str, object]:
         headers={"Accept": "application/json"},
         log_what="signing keys",
         url_what="signing keys",
+        what="signing keys",
     )
     try:
         text = response.read().decode("utf-8", errors="replace")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import secrets
 import socket
 import threading
 from typing import TYPE_CHECKING
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from loginkit.loopback._callback import (
         CallbackContext,
         Decision,
+        OneShotStart,
         Request,
         Response,
         RunResult,
@@ -92,6 +94,7 @@ class LoginRun:
         #: A cancel arrived while SAVING: end as a success as soon as the save is done.
         self._end_when_saved = False
         self._ctx: CallbackContext | None = None
+        self._start: OneShotStart | None = None
         self._inflight: asyncio.Future[Decision] | None = None
 
     @property
@@ -160,11 +163,11 @@ class LoginRun:
 
     def start(self) -> None:
         """Start serving on a background event loop; returns once the handler is ready."""
-        from loginkit.loopback._callback import CallbackContext
+        from loginkit.loopback._callback import CallbackContext, OneShotStart
 
-        self._ctx = CallbackContext(
-            expected_state=self._state, port=self.actual_port, profile=self.profile
-        )
+        self._start = OneShotStart(secrets.token_urlsafe(32), self.auth_url)
+        ctx = CallbackContext(self._state, self.actual_port, self.profile, start=self._start)
+        self._ctx = ctx
         with self._lock:
             if self._stage is Stage.ENDED:
                 return  # cancelled before it started: the result is already set
@@ -180,8 +183,10 @@ class LoginRun:
             )
 
     def launch_browser(self) -> None:
-        """Open the system browser on a helper thread; a slow or failing launcher is non-fatal."""
-        open_system_browser(self.auth_url, self.emit)
+        """Open the system browser on a helper thread; a slow or failing launcher is non-fatal.
+        It gets the one-shot ``/start/<token>`` address: argv is readable by every user."""
+        start = f"{self.redirect_uri.split('/auth/')[0]}{self._start.path()}" if self._start else ""
+        open_system_browser(start or self.auth_url, self.emit)
 
     # -- the event loop thread -------------------------------------------------------------------
 

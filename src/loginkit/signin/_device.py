@@ -310,6 +310,10 @@ def _poll(
             text = response.read().decode("utf-8", "replace")
         except httpx2.HTTPError as exc:
             description = describe_transport_error(exc)
+            if isinstance(exc, httpx2.UnsupportedProtocol):  # plain http refused: never retried
+                raise run.fail(
+                    phase, DeviceFailureCategory.DEVICE_AUTHORIZATION_FAILED, description
+                ) from None
             log_event(
                 logger, logging.WARNING, "device poll transport error; retrying", error=description
             )
