@@ -192,6 +192,7 @@ def test_status_of_unreadable_credentials(home: Path, snapshot: SnapshotAssertio
     }
     for label, content in contents.items():
         (home / "auth.json").write_text(content)
+        (home / "auth.json").chmod(0o600)  # as Codex writes it (0644 gets a warning)
         steps[f"(auth.json: {label}) loginkit login status"] = run(home, "login", "status", *at)
     (home / "auth.json").unlink()
     (home / "auth.json").mkdir()
@@ -268,12 +269,14 @@ def _write_expired_sign_in(home: Path, issuer: str) -> None:
         "last_refresh": "2026-11-29T02:40:42.123456Z",
     }
     (home / "auth.json").write_text(json.dumps(auth))
+    (home / "auth.json").chmod(0o600)  # as Codex writes it (0644 gets a warning)
 
 
 def test_token_errors(home: Path, fake_issuer: FakeIssuer, snapshot: SnapshotAssertion) -> None:
     at = ("--codex-home", str(home))
     steps: dict[str, subprocess.CompletedProcess[str]] = {}
     (home / "auth.json").write_text("{not json")
+    (home / "auth.json").chmod(0o600)
     steps["(auth.json: not JSON) loginkit token"] = run(home, "token", *at)
     dead_port = free_port()
     _write_expired_sign_in(home, f"http://127.0.0.1:{dead_port}")

@@ -110,6 +110,7 @@ def test_status_of_a_chatgpt_sign_in(home: Path, snapshot: SnapshotAssertion) ->
         "last_refresh": "2026-11-29T02:40:42.123456Z",
     }
     (home / "auth.json").write_text(json.dumps(auth))
+    (home / "auth.json").chmod(0o600)  # as Codex and loginkit write it (0644 gets a warning)
     done = run(home, "login", "status")
     assert done.returncode == 0
     masked = "\n".join(
@@ -160,6 +161,7 @@ def test_status_line_variants(snapshot: SnapshotAssertion) -> None:
 
 def test_status_exit_code_for_unreadable_credentials(home: Path) -> None:
     (home / "auth.json").write_text("{not json")
+    (home / "auth.json").chmod(0o600)
     done = run(home, "login", "status")
     assert done.returncode == 2
     assert done.stderr.startswith("Error checking login status: auth.json is not valid JSON")

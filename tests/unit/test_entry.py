@@ -36,6 +36,7 @@ def write_auth(home: Path, access: str) -> None:
         "last_refresh": "2026-11-29T02:40:42.123456Z",
     }
     (home / "auth.json").write_text(json.dumps(auth))
+    (home / "auth.json").chmod(0o600)  # as Codex and loginkit write it (0644 gets a warning)
 
 
 def test_fast_path_answers_only_when_the_stored_token_is_usable(home: Path) -> None:

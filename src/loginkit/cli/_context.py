@@ -21,19 +21,24 @@ EXIT_INTERRUPTED = 130
 
 
 def _codex_home(arg: Path | None, *, create: bool) -> Path:
-    """``--codex-home`` (created, 0700, only by a sign-in: ``status``, ``token`` and ``logout``
-    must not turn a typo into a new empty home), else ``$CODEX_HOME`` or ``~/.codex``."""
+    """``--codex-home`` (created, 0700 whatever the umask, only by a sign-in: ``status``, ``token``
+    and ``logout`` must not turn a typo into a new empty home), else ``$CODEX_HOME`` or
+    ``~/.codex``; refused (:class:`CodexHomeError`) when another user owns it or group or others
+    can write to it, like ssh's StrictModes."""
+    from loginkit.store._home import check_home, find_codex_home, make_home
+
     if arg is not None:
         if arg.exists() and not arg.is_dir():
             raise CodexHomeError(
                 f"--codex-home points to {str(arg)!r}, but that is not a directory"
             )
         if create:
-            arg.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return arg.resolve()
-    from loginkit.store._home import find_codex_home
-
-    return find_codex_home()
+            make_home(arg)
+        home = arg.resolve()
+    else:
+        home = find_codex_home()
+    check_home(home)
+    return home
 
 
 @dataclass
@@ -53,6 +58,11 @@ def load_context(args: argparse.Namespace) -> Context:
 
     signs_in = args.command == "login" and args.login_command != "status"
     codex_home = _codex_home(args.codex_home, create=signs_in)
+    from loginkit.store._authfile import FileStore
+
+    warning = FileStore(codex_home).tighten()
+    if warning is not None:
+        print(f"Warning: {warning}", file=sys.stderr)
     config = load_config(codex_home)
     mode = AuthCredentialsStoreMode(args.store) if args.store else config.store_mode
     return Context(codex_home, config, mode)

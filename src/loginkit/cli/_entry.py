@@ -58,12 +58,26 @@ def _fast_token(argv: list[str]) -> str | None:
     if not os.path.isdir(home) or os.path.exists(os.path.join(home, "config.toml")):
         return None
     import json
+    import stat
 
     try:
-        with open(os.path.join(home, "auth.json"), encoding="utf-8") as handle:
-            auth = json.load(handle)
-    except (OSError, ValueError):
+        # Only a home and an auth.json the full CLI would accept silently (ours, not writable by
+        # others, the file 0600, a regular file: no symlink followed, no FIFO waited on).
+        info = os.stat(home)
+        fd = os.open(os.path.join(home, "auth.json"), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
         return None
+    with open(fd, encoding="utf-8") as handle:
+        euid = os.geteuid()
+        found = os.fstat(fd)
+        if info.st_uid != euid or info.st_mode & 0o022 or found.st_uid != euid:
+            return None
+        if not stat.S_ISREG(found.st_mode) or found.st_mode & 0o077:
+            return None
+        try:
+            auth = json.load(handle)
+        except (OSError, ValueError):
+            return None
     if not isinstance(auth, dict):
         return None
     key = auth.get("OPENAI_API_KEY")

@@ -151,7 +151,21 @@ class LoginLog:
 
 
 def _open_append_0600(path: Path) -> Any:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    """Open the log file for appending, 0600 when created, without trusting the directory: the
+    directory and the file are opened with ``O_NOFOLLOW`` (a planted symbolic link is refused, not
+    followed), the file with ``O_NONBLOCK`` and checked to be a regular file (a FIFO never blocks
+    the sign-in). Raises :class:`OSError`, which the caller turns into a warning."""
+    from loginkit.core._safefs import open_private_dir, open_regular
+
+    dir_fd = open_private_dir(path.parent)
+    try:
+        fd = open_regular(
+            Path(path.name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600, dir_fd=dir_fd
+        )
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    finally:
+        os.close(dir_fd)
     return os.fdopen(fd, "a", encoding="utf-8")
 
 
@@ -159,11 +173,15 @@ def install_login_log(log_dir: Path, *, warn: Any = None) -> LoginLog | None:
     """Append login milestones to ``log_dir/codex-login.log``.
 
     Set-up failures never stop a sign-in: they print a warning (to ``warn``, default stderr) and
-    return ``None``, as the Codex CLI does.
+    return ``None``, as the Codex CLI does. That includes a log file or directory that is a
+    symbolic link, a FIFO or anything else but a regular file/directory: refused with a warning,
+    never followed and never waited on. A directory created here is 0700 whatever the umask.
     """
+    from loginkit.core._safefs import make_private_dirs
+
     out = warn if warn is not None else sys.stderr
     try:
-        log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dirs(log_dir)
     except OSError as exc:
         print(f"Warning: failed to create login log directory {log_dir}: {exc}", file=out)
         return None

@@ -8,6 +8,7 @@ sign-in never damages existing credentials.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from loginkit.core._exceptions import CredentialStoreError
+from loginkit.core._safefs import make_private_dirs, open_regular, unsafe_reason
 from loginkit.store._home import AuthCredentialsStoreMode, find_codex_home
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "AuthDotJson",
     "EphemeralStore",
     "FileStore",
+    "Reservation",
     "TokenData",
     "auth_lock",
     "commit_lock",
@@ -138,6 +141,10 @@ def utc_now_rfc3339() -> str:
 
 
 STALE_TEMP_AGE = 60.0
+#: A reserved file (see :class:`Reservation`) lives across a refresh request, which can take far
+#: longer than a plain write: only one this old is a crashed refresh's.
+STALE_RESERVATION_AGE = 3600.0
+RESERVATION_SUFFIX = ".reserved"
 
 
 def _sweep_stale_temp_files(path: Path) -> None:
@@ -145,19 +152,20 @@ def _sweep_stale_temp_files(path: Path) -> None:
     fresh temp file must not be pulled from under it)."""
     import time
 
-    cutoff = time.time() - STALE_TEMP_AGE
-    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
-        try:
-            if leftover.lstat().st_mtime < cutoff:
-                leftover.unlink()
-        except OSError:
-            pass
+    now = time.time()
+    for suffix, age in ((".tmp", STALE_TEMP_AGE), (RESERVATION_SUFFIX, STALE_RESERVATION_AGE)):
+        for leftover in path.parent.glob(f".{path.name}.*{suffix}"):
+            try:
+                if leftover.lstat().st_mtime < now - age:
+                    leftover.unlink()
+            except OSError:
+                pass
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data``: temp file (0600) in the same dir, fsync, rename, fsync dir."""
     directory = path.parent
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dirs(directory)
     _sweep_stale_temp_files(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
@@ -173,6 +181,10 @@ def write_atomic(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory: Path) -> None:
     try:
         dir_fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -185,8 +197,85 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
+#: Room reserved for a refreshed record: twice today's record plus 64 KiB. A rotated record differs
+#: from the old one only in its token values, which providers keep within a few KB of each other.
+RESERVE_FLOOR = 64 * 1024
+
+
+class Reservation:
+    """Disk space for the next ``auth.json``, taken before a refresh request is sent.
+
+    A provider that rotates refresh tokens invalidates the old one as soon as it answers, so the
+    new record *must* reach the disk. The space is reserved first: a temporary file
+    ``.auth.json.XXXX.reserved`` (0600, in the same directory) is created and ``posix_fallocate``-d
+    to the record's maximum plausible size (zeros written where the file system cannot allocate),
+    then fsynced. If that fails (a full disk, a quota, a size limit) the request is never sent and
+    the stored refresh token stays valid. After the response, :meth:`commit` writes the real
+    record into the already allocated blocks, truncates it to size, fsyncs and renames it over
+    ``auth.json`` (the same crash guarantees as :func:`write_atomic`), so a disk that filled up
+    meanwhile cannot make the save fail. :meth:`discard` removes an unused reservation.
+
+    The caller's likely mistake is to reserve after the request: by then the old token is spent.
+    """
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path = path
+        self.size = size
+        self._committed = False
+        directory = path.parent
+        make_private_dirs(directory)
+        _sweep_stale_temp_files(path)
+        fd, self._tmp_name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=RESERVATION_SUFFIX, dir=directory
+        )
+        self._fd = fd
+        try:
+            os.fchmod(fd, 0o600)
+            try:
+                os.posix_fallocate(fd, 0, size)
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                    raise
+                os.pwrite(fd, b"\0" * size, 0)
+            os.fsync(fd)
+        except BaseException:
+            self.discard()
+            raise
+
+    def commit(self, data: bytes) -> None:
+        """Write ``data`` into the reserved space and rename it over ``auth.json``."""
+        view = memoryview(data)
+        offset = 0
+        while offset < len(view):
+            offset += os.pwrite(self._fd, view[offset:], offset)
+        os.ftruncate(self._fd, len(data))
+        os.fsync(self._fd)
+        os.replace(self._tmp_name, self.path)
+        self._committed = True
+        os.close(self._fd)
+        self._fd = -1
+        _fsync_dir(self.path.parent)
+
+    def discard(self) -> None:
+        """Close and remove the reserved file unless it was committed; safe to call twice."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        if not self._committed:
+            self._committed = True
+            try:
+                os.unlink(self._tmp_name)
+            except OSError:
+                pass
+
+
 class FileStore:
-    """``<codex_home>/auth.json``."""
+    """``<codex_home>/auth.json``.
+
+    Read without trusting the home: a symbolic link, a FIFO or anything but a regular file is
+    refused, as is a file owned by another user or writable by group or others (another user
+    could have planted it); a file of ours readable by others is tightened to 0600 with a warning.
+    """
 
     mode = AuthCredentialsStoreMode.FILE
 
@@ -197,29 +286,104 @@ class FileStore:
     def describe(self) -> str:
         return f"file {self.path}"
 
+    def _open_checked(self) -> tuple[int, str | None]:
+        """The open descriptor of a trusted ``auth.json`` and the tightening warning, if any.
+        Raises ``FileNotFoundError`` or :class:`CredentialStoreError`."""
+        try:
+            fd = open_regular(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise CredentialStoreError(
+                f"failed to read {self.path}: {exc.strerror or exc}"
+            ) from None
+        try:
+            info = os.fstat(fd)
+            reason = unsafe_reason(info)
+            if reason is not None:
+                raise CredentialStoreError(
+                    f"refusing to read {self.path}: {reason}; another user could have planted"
+                    f" these credentials (remove it and sign in again)"
+                )
+            warning = None
+            if info.st_mode & 0o077:
+                os.fchmod(fd, 0o600)
+                warning = (
+                    f"{self.path} was readable by others (mode {info.st_mode & 0o777:04o});"
+                    " its mode is now 0600"
+                )
+        except OSError as exc:
+            os.close(fd)
+            raise CredentialStoreError(
+                f"failed to read {self.path}: {exc.strerror or exc}"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, warning
+
+    def tighten(self) -> str | None:
+        """Tighten a 0644 ``auth.json`` of ours to 0600 now; returns the warning to show, or None
+        (nothing to do, no file, or a file :meth:`load` will refuse with its own message)."""
+        try:
+            fd, warning = self._open_checked()
+        except (OSError, CredentialStoreError):
+            return None
+        os.close(fd)
+        return warning
+
     def load(self) -> AuthDotJson | None:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            fd, warning = self._open_checked()
         except FileNotFoundError:
             return None
+        if warning is not None:
+            import logging
+
+            from loginkit.core._log import log_event
+
+            log_event(logging.getLogger("loginkit.store"), logging.WARNING, warning)
+        try:
+            with os.fdopen(fd, "r", encoding="utf-8") as handle:
+                text = handle.read()
         except OSError as exc:
             raise CredentialStoreError(
                 f"failed to read {self.path}: {exc.strerror or exc}"
             ) from None
         return AuthDotJson.from_json(text)
 
-    def save(self, auth: AuthDotJson) -> None:
+    def reserve(self) -> Reservation:
+        """Reserve room for the next record (see :class:`Reservation`); raises
+        :class:`CredentialStoreError` when there is none, before anything is sent anywhere."""
+        try:
+            current = self.path.lstat().st_size
+        except OSError:
+            current = 0
+        try:
+            return Reservation(self.path, 2 * current + RESERVE_FLOOR)
+        except OSError as exc:
+            raise CredentialStoreError(
+                f"no room to save refreshed credentials in {self.codex_home}:"
+                f" {exc.strerror or exc}; the refresh was not attempted, the stored credentials"
+                " are unchanged"
+            ) from None
+
+    def save(self, auth: AuthDotJson, reservation: Reservation | None = None) -> None:
+        """Write ``auth`` atomically (into ``reservation``'s space when given)."""
         data = auth.to_json().encode("utf-8")
         try:
             with commit_lock(self.codex_home):
-                write_atomic(self.path, data)
+                if reservation is not None:
+                    reservation.commit(data)
+                else:
+                    write_atomic(self.path, data)
         except OSError as exc:
             raise CredentialStoreError(
                 f"failed to write {self.path}: {exc.strerror or exc}"
             ) from None
 
     def delete(self) -> bool:
-        if not self.path.exists():
+        if not os.path.lexists(self.path):
             return False
         try:
             with commit_lock(self.codex_home):
@@ -273,12 +437,20 @@ def _flock(path: Path, timeout: float) -> Iterator[None]:
     import fcntl
     import time
 
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        make_private_dirs(path.parent)
+        fd = open_regular(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise CredentialStoreError(f"failed to open {path}: {exc.strerror or exc}") from None
     try:
+        owner = os.fstat(fd).st_uid
+        if owner != os.geteuid():
+            # Another user's lock file: they could hold it forever. Its mode is not checked: the
+            # Codex CLI creates auth.lock 0666 minus the umask.
+            raise CredentialStoreError(
+                f"refusing to use {path}: it is owned by uid {owner}, not by you"
+                f" (uid {os.geteuid()})"
+            )
         deadline = time.monotonic() + timeout
         delay = 0.005
         while True:

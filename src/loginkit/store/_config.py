@@ -24,9 +24,15 @@ class LoginConfig:
 
 
 def load_config(codex_home: Path) -> LoginConfig:
+    import os
+
+    from loginkit.core._safefs import open_regular
+
     path = codex_home / CONFIG_FILE_NAME
     try:
-        raw = path.read_bytes()
+        # O_NOFOLLOW | O_NONBLOCK and a regular-file check: a FIFO here must not hang every command.
+        with os.fdopen(open_regular(path, os.O_RDONLY), "rb") as handle:
+            raw = handle.read()
     except FileNotFoundError:
         return LoginConfig()
     except OSError as exc:

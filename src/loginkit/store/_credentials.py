@@ -25,7 +25,8 @@ from loginkit.store._authfile import (
     auth_lock,
     utc_now_rfc3339,
 )
-from loginkit.store._home import AuthCredentialsStoreMode, find_codex_home
+from loginkit.store._critical import deferred_interrupts
+from loginkit.store._home import AuthCredentialsStoreMode, check_home, find_codex_home
 from loginkit.store._refresh import (
     DEFAULT_MIN_VALIDITY,
     forget_failure,
@@ -47,6 +48,7 @@ def resolve(
 ) -> tuple[Path, CredentialStore]:
     """The home directory and the store a call should use (config.toml decides by default)."""
     home = Path(codex_home) if codex_home is not None else find_codex_home()
+    check_home(home)
     if store is None:
         from loginkit.store._config import load_config
 
@@ -100,6 +102,7 @@ def logout(codex_home: Path | str | None = None, store: StoreArg = None) -> Logo
     """
     del store
     home = Path(codex_home) if codex_home is not None else find_codex_home()
+    check_home(home)
     result = LogoutResult(removed=False)
     # A home that does not exist holds no file and gets no lock file; the keyring and this
     # process's memory are still cleared.
@@ -246,27 +249,38 @@ def _refresh_locked(
     known = remembered_failure(home, tokens.refresh_token)
     if known is not None:
         raise known
+    # A rotated refresh token must never be lost: room for the new record is reserved before the
+    # request (no room: nothing is sent and the stored token stays valid), and Ctrl-C from the
+    # request to the save waits for the save (see Reservation and deferred_interrupts).
+    reservation = credential_store.reserve() if isinstance(credential_store, FileStore) else None
     try:
-        fresh = request_refresh(tokens.refresh_token, tokens.id_token, timeouts=timeouts)
-    except RefreshError as exc:
-        if exc.permanent:
-            remember_failure(home, tokens.refresh_token, exc)
-        raise
-    updated = TokenData(
-        id_token=fresh.get("id_token", tokens.id_token),
-        access_token=fresh.get("access_token", tokens.access_token),
-        refresh_token=fresh.get("refresh_token", tokens.refresh_token),
-        account_id=tokens.account_id,
-    )
-    credential_store.save(
-        AuthDotJson(
-            auth_mode=auth.auth_mode,
-            openai_api_key=auth.openai_api_key,
-            tokens=updated,
-            last_refresh=utc_now_rfc3339(),
-            extra=auth.extra,
-        )
-    )
+        with deferred_interrupts():
+            try:
+                fresh = request_refresh(tokens.refresh_token, tokens.id_token, timeouts=timeouts)
+            except RefreshError as exc:
+                if exc.permanent:
+                    remember_failure(home, tokens.refresh_token, exc)
+                raise
+            updated = TokenData(
+                id_token=fresh.get("id_token", tokens.id_token),
+                access_token=fresh.get("access_token", tokens.access_token),
+                refresh_token=fresh.get("refresh_token", tokens.refresh_token),
+                account_id=tokens.account_id,
+            )
+            record = AuthDotJson(
+                auth_mode=auth.auth_mode,
+                openai_api_key=auth.openai_api_key,
+                tokens=updated,
+                last_refresh=utc_now_rfc3339(),
+                extra=auth.extra,
+            )
+            if reservation is not None and isinstance(credential_store, FileStore):
+                credential_store.save(record, reservation)
+            else:
+                credential_store.save(record)
+    finally:
+        if reservation is not None:
+            reservation.discard()
     return updated
 
 

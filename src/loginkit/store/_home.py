@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from loginkit.core._exceptions import CodexHomeError
+from loginkit.core._safefs import make_private_dirs, unsafe_reason
 
 
 class AuthCredentialsStoreMode(enum.Enum):
@@ -33,3 +34,32 @@ def find_codex_home(environ: Mapping[str, str] | None = None) -> Path:
             )
         return path.resolve()
     return Path.home() / ".codex"
+
+
+def check_home(path: Path) -> None:
+    """Refuse (:class:`CodexHomeError`) a home directory another user could plant credentials,
+    config or symbolic links in: owned by another user, or writable by group or others, like
+    ssh's StrictModes. A home that does not exist yet passes (it will be created 0700).
+
+    The caller's likely mistake is to check only where credentials are written: ``status`` and
+    ``token`` read what is there, so every command that uses the home calls this first.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise CodexHomeError(f"cannot check {path}: {exc.strerror or exc}") from None
+    reason = unsafe_reason(info)
+    if reason is None:
+        return
+    fix = "chmod go-w" if info.st_uid == os.geteuid() else "chown $(id -u)"
+    raise CodexHomeError(
+        f"refusing to use {path}: {reason}; another user could plant credentials there"
+        f" (fix: {fix} {path})"
+    )
+
+
+def make_home(path: Path) -> None:
+    """Create the home directory (and missing parents) 0700 whatever the umask."""
+    make_private_dirs(path)

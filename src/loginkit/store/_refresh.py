@@ -117,8 +117,12 @@ def _token_hash(refresh_token: str) -> str:
 
 def remembered_failure(codex_home: Path, refresh_token: str) -> RefreshError | None:
     """The permanent failure already seen for this very refresh token, if any."""
+    from loginkit.core._safefs import open_regular
+
     try:
-        data = json.loads((codex_home / FAILURE_MARKER).read_text(encoding="utf-8"))
+        # Never follows a symbolic link, never blocks on a FIFO: anything odd is "no record".
+        with os.fdopen(open_regular(codex_home / FAILURE_MARKER, os.O_RDONLY), "rb") as handle:
+            data = json.loads(handle.read(65536).decode("utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("refresh_token_sha256") != _token_hash(refresh_token):
