@@ -18,8 +18,9 @@ def test_success_url_shapes() -> None:
         "http://localhost:1455/success?id_token=&needs_setup=false&org_id=org-1&project_id=p"
         "&plan_type=pro&platform_url=https%3A%2F%2Fplatform.openai.com"
     )
+    # A generic profile redirects to 127.0.0.1 (RFC 8252 8.3): /success stays on that origin.
     generic = generic_profile("https://idp", "c")
     assert (
         compose_success_url(9, "https://idp", generic, claims, id_token, access)
-        == "http://localhost:9/success"
+        == "http://127.0.0.1:9/success"
     )
