@@ -146,3 +146,24 @@ def test_every_created_directory_is_0700_under_umask_000(tmp_path: Path) -> None
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
     for name in ("auth.json", "log/codex-login.log", "auth.lock", "auth.json.lock"):
         assert stat.S_IMODE((home / name).stat().st_mode) == 0o600, name
+
+
+def test_the_link_first_start_never_waits_on_a_fifo_or_prints_a_link_for_an_unsafe_home(
+    home: Path,
+) -> None:
+    """The link-first start (before the CLI loads) applies the same distrust: a FIFO as
+    config.toml does not hang it, and a home another user could write is refused by the full CLI
+    before any link is printed."""
+    os.mkfifo(home / "config.toml")
+    done = run_loginkit("login", "--port", "0", "--no-browser", "--timeout", "0.5", home=home)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    (home / "config.toml").unlink()
+    home.chmod(0o777)
+    try:
+        done = run_loginkit("login", "--port", "0", "--no-browser", "--timeout", "0.5", home=home)
+    finally:
+        home.chmod(0o700)
+    assert done.returncode == 1
+    assert "refusing to use" in done.stderr
+    assert "use this link to sign in" not in done.stderr

@@ -18,6 +18,7 @@ the same functions to listen, to build the URL and to word the link, so the two 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 
 from loginkit.core import _codex as codex
@@ -75,7 +76,15 @@ def _home(found: dict[str, str]) -> str | None:
         home = os.path.join(os.path.expanduser("~"), ".codex")
     elif "~" in home:
         return None
-    return home if os.path.isdir(home) else None
+    try:
+        info = os.stat(home)
+    except OSError:
+        return None
+    # Only a home the full CLI accepts silently: a directory of ours that no one else can write
+    # (anything else is refused there, with its reason, before a link is printed).
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        return None
+    return home
 
 
 def _log_opens(home: str) -> bool:
@@ -98,15 +107,19 @@ def _config_allows(home: str) -> bool:
     """No config.toml, or one that neither restricts this sign-in nor is invalid."""
     path = os.path.join(home, "config.toml")
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below
+        # Never follow a planted link, never wait on a FIFO: anything odd goes to the full CLI.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         return True
     except OSError:
         return False  # unreadable: the full CLI reports it
+    handle = open(fd, "rb")  # noqa: SIM115 - closed below
     import tomllib
 
     try:
         with handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return False
             data = tomllib.load(handle)
     except (OSError, ValueError):
         return False
