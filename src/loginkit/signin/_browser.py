@@ -462,7 +462,7 @@ class LoginRun:
                 redirect_uri=self.redirect_uri,
                 code_verifier=self._pkce.code_verifier,
                 state=self._state,
-                emit=self._emitter,
+                emit=self.emit,
                 wanted=self._still_wanted,
                 claim_save=self.claim_save,
             ),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from loginkit.core._categories import AnyCategory, LoginFailureCategory, LoginFailurePhase
 from loginkit.core._exceptions import ErrorKind, SignInStepError
 from loginkit.core._log import log_event
-from loginkit.core._phases import Emitter, ExchangingToken, Failed
+from loginkit.core._phases import ExchangingToken, Failed, ProgressSink
 
 if TYPE_CHECKING:
     from loginkit.core._profiles import Profile
@@ -38,7 +38,7 @@ class CallbackExchange:
     redirect_uri: str
     code_verifier: str
     state: str
-    emit: Emitter
+    emit: ProgressSink
     #: Is the sign-in still wanted (not cancelled)? Asked before each request.
     wanted: Callable[[], bool]
     #: The right to write credentials, claimed once right before the write.

@@ -26,7 +26,7 @@ from loginkit.core._exceptions import (
     TokenExchangeError,
 )
 from loginkit.core._log import log_event
-from loginkit.core._phases import Emitter, PersistingCredentials
+from loginkit.core._phases import PersistingCredentials, ProgressSink
 from loginkit.core._profiles import OPENAI_ISSUER, Profile
 from loginkit.core._redact import sanitize_url_for_logging, scrub
 
@@ -96,7 +96,7 @@ def finish_sign_in(
     provider: Provider,
     destination: Destination,
     *,
-    emit: Emitter,
+    emit: ProgressSink,
     secrets: Sequence[str],
     wanted: Callable[[], bool] = _always,
     claim_save: Callable[[], bool] = _always,
