@@ -96,7 +96,8 @@ def test_timeout_during_the_exchange_exits_at_once_and_writes_nothing(
     assert code == 1
     assert took < 3.0, f"a 1.5 s timeout ended the process after {took:.1f} s"
     assert err.count("Details:") == 1, err
-    assert "Login timed out after 1.5 seconds" in err
+    assert "Sign-in timed out after 1.5 seconds" in err
+    assert "Details: login_timed_out - " in err
     time.sleep(STALL)
     assert json.loads(old_credentials.read_text()) == OLD_RECORD
 

@@ -213,7 +213,7 @@ SCENARIOS = [
     Scenario("local-server-unavailable", C.LOCAL_SERVER_UNAVAILABLE, nothing, held_port),
     Scenario(
         "login-timeout",
-        C.LOGIN_CANCELLED,
+        C.LOGIN_TIMED_OUT,
         nothing,
         lambda env: {"login_timeout": 0.3},
     ),

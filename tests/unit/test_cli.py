@@ -82,7 +82,7 @@ def test_second_login_on_the_same_port_takes_over(home: Path, fake_issuer: FakeI
     assert code2 == 0, err2
 
 
-def test_timeout_ends_with_a_cancelled_block(
+def test_timeout_ends_with_a_timed_out_block(
     home: Path, fake_issuer: FakeIssuer, snapshot: SnapshotAssertion
 ) -> None:
     with cli(

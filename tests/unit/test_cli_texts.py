@@ -475,7 +475,7 @@ def test_device_auto_fallback_listens_where_bind_says(
     assert done.returncode == 1
     assert "falling back to browser login" in done.stderr
     assert "already in use" not in done.stderr
-    assert "Login timed out after 0.5 seconds" in done.stderr
+    assert "Sign-in timed out after 0.5 seconds" in done.stderr
 
 
 def test_device_login_ctrl_c(

@@ -25,7 +25,7 @@ from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
 from loginkit.core._exceptions import ErrorKind, LoginError
 from loginkit.core._limits import ServerLimits, Timeouts
 from loginkit.core._log import LoginLog
-from loginkit.core._phases import LoginPhase
+from loginkit.core._phases import LocalServerBound, LoginPhase
 from loginkit.oauth._idtoken import decode_jwt_payload
 from loginkit.oauth._pkce import challenge_for
 from loginkit.signin._api import run_login_server_with_progress, start_login_server
@@ -473,10 +473,14 @@ def test_cancel_ends_with_login_cancelled(home: Path, fake_issuer: FakeIssuer) -
     assert run.failures()[-1].phase is LoginFailurePhase.WAIT_FOR_CALLBACK
 
 
-def test_overall_timeout_ends_as_cancelled(home: Path, fake_issuer: FakeIssuer) -> None:
+def test_overall_timeout_ends_as_timed_out_not_cancelled(
+    home: Path, fake_issuer: FakeIssuer
+) -> None:
+    """Waiting is not cancelling: the timeout has its own category and words (the seed called it
+    "cancelled", as for Ctrl-C)."""
     run = start_run(home, fake_issuer.issuer, login_timeout=0.3)
-    error = expect_failure(run, C.LOGIN_CANCELLED, ErrorKind.TIMED_OUT)
-    assert str(error) == "Login timed out after 0.3 seconds without a completed browser sign-in"
+    error = expect_failure(run, C.LOGIN_TIMED_OUT, ErrorKind.TIMED_OUT)
+    assert str(error) == "Sign-in timed out after 0.3 seconds without a completed browser sign-in"
 
 
 def test_second_server_on_same_port_takes_over(home: Path, fake_issuer: FakeIssuer) -> None:
@@ -724,15 +728,25 @@ def test_generic_provider_endpoints_come_from_discovery(
     ], "the id_token was verified with the discovered key set"
 
 
-def test_generic_provider_without_discovery_uses_default_paths(
+def test_generic_provider_without_discovery_fails_before_any_link(
     home: Path, fake_issuer: FakeIssuer, login_log: LoginLog
 ) -> None:
-    run = start_run(home, fake_issuer.issuer, client_id="my-cli")
-    assert run.server.auth_url.startswith(f"{fake_issuer.issuer}/oauth/authorize?")
-    run.server.cancel()
-    run.finish_error()
-    login_log.handler.flush()
-    assert (
-        "openid discovery document unavailable; using default endpoint paths"
-        in login_log.path.read_text()
+    """No endpoint is ever guessed for a generic issuer (it printed a dead link to Codex's
+    paths and waited the whole timeout): the run fails at its start, classified."""
+    events: list[object] = []
+    options = ServerOptions(
+        codex_home=home, issuer=fake_issuer.issuer, client_id="my-cli", port=0, open_browser=False
     )
+    with pytest.raises(LoginError) as info:
+        run_login_server_with_progress(options, events.append)
+    failure = info.value.failure
+    assert failure is not None
+    assert failure.category is C.PROVIDER_DISCOVERY_FAILED
+    assert failure.phase is LoginFailurePhase.DISCOVER_PROVIDER
+    assert str(info.value) == (
+        f"{fake_issuer.issuer}/.well-known/openid-configuration answered 404 Not Found"
+    )
+    assert fake_issuer.paths == [], "nothing was sent anywhere else"
+    assert not any(isinstance(e, LocalServerBound) for e in events), "no port was bound"
+    login_log.handler.flush()
+    assert "openid discovery failed" in login_log.path.read_text()

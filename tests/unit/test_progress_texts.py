@@ -242,9 +242,10 @@ def test_visibility_matches_the_seed() -> None:
 def test_vocabulary_is_closed_and_stable() -> None:
     assert len(ALL_PHASES) == 10
     assert len({p.id for p in ALL_PHASES}) == 10
-    assert len(LoginFailurePhase) == 7
-    assert len(LoginFailureCategory) == 16, (
-        "the seed's 14, plus local_port_forbidden and id_token_invalid"
+    assert len(LoginFailurePhase) == 8, "the seed's 7, plus discover_provider"
+    assert len(LoginFailureCategory) == 18, (
+        "the seed's 14, plus local_port_forbidden, id_token_invalid, login_timed_out and"
+        " provider_discovery_failed"
     )
     assert [c.id for c in LoginFailureCategory] == [
         "local_server_unavailable",
@@ -263,6 +264,8 @@ def test_vocabulary_is_closed_and_stable() -> None:
         "redirect_failed",
         "local_port_forbidden",
         "id_token_invalid",
+        "login_timed_out",
+        "provider_discovery_failed",
     ]
     assert str(LoginFailureCategory.PERSIST_FAILED) == "persist_failed"
     assert str(LoginFailurePhase.REDIRECT_BACK_TO_CODEX) == "redirecting back to Codex"

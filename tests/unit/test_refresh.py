@@ -58,8 +58,14 @@ def test_openai_sends_json_and_generic_sends_a_form() -> None:
     seen: list[httpx2.Request] = []
 
     def handler(request: httpx2.Request) -> httpx2.Response:
-        if request.method == "GET":  # the generic client looks for a discovery document first
-            return httpx2.Response(404)
+        if request.method == "GET":  # the generic client reads the discovery document first
+            return httpx2.Response(
+                200,
+                json={
+                    "issuer": "http://127.0.0.1:9999",
+                    "token_endpoint": "http://127.0.0.1:9999/oauth/token",
+                },
+            )
         seen.append(request)
         return httpx2.Response(200, json={"access_token": "new-at", "refresh_token": "new-rt"})
 
@@ -154,7 +160,11 @@ def test_generic_refresh_goes_to_the_discovered_token_endpoint() -> None:
         seen.append(f"{request.method} {request.url}")
         if request.method == "GET":
             return httpx2.Response(
-                200, json={"token_endpoint": "http://127.0.0.1:9999/realms/x/token"}
+                200,
+                json={
+                    "issuer": "http://127.0.0.1:9999",
+                    "token_endpoint": "http://127.0.0.1:9999/realms/x/token",
+                },
             )
         return httpx2.Response(200, json={"access_token": "new-at"})
 
@@ -166,3 +176,20 @@ def test_generic_refresh_goes_to_the_discovered_token_endpoint() -> None:
         "GET http://127.0.0.1:9999/.well-known/openid-configuration",
         "POST http://127.0.0.1:9999/realms/x/token",
     ]
+
+
+def test_generic_refresh_never_guesses_a_token_endpoint() -> None:
+    """Without a usable discovery document the refresh fails, transient, saying why; nothing is
+    posted to a made-up ``{issuer}/oauth/token``."""
+    seen: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(f"{request.method} {request.url}")
+        return httpx2.Response(404)
+
+    with client(handler) as http, pytest.raises(RefreshError) as info:
+        request_refresh("rt", GENERIC_ID, timeouts=Timeouts(), client=http)
+    assert seen == ["GET http://127.0.0.1:9999/.well-known/openid-configuration"]
+    assert not info.value.permanent
+    assert "the token endpoint could not be found" in str(info.value)
+    assert "404 Not Found" in str(info.value)

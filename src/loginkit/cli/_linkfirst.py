@@ -113,13 +113,13 @@ def _config_allows(home: str) -> bool:
         return True
     except OSError:
         return False  # unreadable: the full CLI reports it
-    handle = open(fd, "rb")  # noqa: SIM115 - closed below
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a directory, a FIFO, a device
+        os.close(fd)
+        return False
     import tomllib
 
     try:
-        with handle:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return False
+        with open(fd, "rb") as handle:  # owns fd from here on, closes it
             data = tomllib.load(handle)
     except (OSError, ValueError):
         return False

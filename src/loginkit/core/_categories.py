@@ -34,6 +34,8 @@ class LoginFailurePhase(enum.Enum):
     EXCHANGE_TOKEN = "exchange_token"
     PERSIST_CREDENTIALS = "persist_credentials"
     REDIRECT_BACK_TO_CODEX = "redirect_back_to_codex"
+    #: Not in the seed: a generic provider's discovery document, read before the link is shown.
+    DISCOVER_PROVIDER = "discover_provider"
 
     def text(self, profile: Profile = OPENAI) -> str:
         """The clause that completes "... couldn't finish signing in while {text}"."""
@@ -51,6 +53,7 @@ _FAILURE_PHASE_TEXT = {
     LoginFailurePhase.EXCHANGE_TOKEN: "exchanging authorization code for tokens",
     LoginFailurePhase.PERSIST_CREDENTIALS: "saving credentials locally",
     LoginFailurePhase.REDIRECT_BACK_TO_CODEX: "redirecting back to {app}",
+    LoginFailurePhase.DISCOVER_PROVIDER: "looking up the sign-in service",
 }
 
 
@@ -118,6 +121,13 @@ class LoginFailureCategory(CategoryWords, enum.Enum):
     #: provider's published keys, ``iss``, ``aud``, ``exp``, ``iat``). The seed trusted its claims
     #: unchecked.
     ID_TOKEN_INVALID = "id_token_invalid"
+    #: Not in the seed: ``--timeout`` ran out. The seed said "cancelled", as for Ctrl-C, which
+    #: told a person who waited that they had stopped it.
+    LOGIN_TIMED_OUT = "login_timed_out"
+    #: Not in the seed: the issuer's discovery document could not be had or does not describe
+    #: this issuer (404, not JSON, unreachable, another ``issuer``). Reported before any link is
+    #: printed, instead of a link to guessed paths that cannot work.
+    PROVIDER_DISCOVERY_FAILED = "provider_discovery_failed"
 
 
 _NETWORK_HELP = "Check your network, proxy, or custom CA setup, then try again."
@@ -188,6 +198,16 @@ CATEGORY_TEXT.update(
         LoginFailureCategory.ID_TOKEN_INVALID: (
             "Couldn't verify your sign-in",
             "Check that this computer's clock is set correctly, then run `{login}` again.",
+        ),
+        LoginFailureCategory.LOGIN_TIMED_OUT: (
+            "Sign-in timed out",
+            "Run `{login}` again and complete the sign-in in your browser before the time limit"
+            " (`--timeout` sets it).",
+        ),
+        LoginFailureCategory.PROVIDER_DISCOVERY_FAILED: (
+            "Couldn't find the sign-in service",
+            "Check --issuer: it must be the provider's issuer URL, the one its"
+            " /.well-known/openid-configuration names.",
         ),
     }
 )

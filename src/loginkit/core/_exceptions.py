@@ -9,6 +9,7 @@
     │   ├── TransportError          timeout / connect / other transport failure
     │   ├── EndpointRejectedError   a non-2xx answer, with the parsed OAuth error body
     │   └── ResponseMalformedError  a 2xx answer that is not what the protocol says
+    ├── DiscoveryError              the issuer's discovery document is unusable
     ├── IdTokenRejected             the id_token failed verification
     ├── JwtFormatError              not a JWT at all (also a ValueError)
     ├── HttpClientSetupFailure      the CA bundle or proxy settings are unusable
@@ -243,6 +244,16 @@ class ResponseMalformedError(TokenExchangeError):
 
     def __init__(self, *, endpoint: str, reason: str, what: str = "token response") -> None:
         super().__init__(f"{what} from {endpoint} could not be parsed: {reason}", endpoint=endpoint)
+        self.reason = reason
+
+
+class DiscoveryError(LoginkitError):
+    """The issuer's discovery document could not be had, or it describes another issuer.
+    ``reason`` says which, with the sanitised URL; the category is always
+    ``provider_discovery_failed``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
         self.reason = reason
 
 

@@ -10,13 +10,16 @@ discovers: its endpoints are fixed, and its link must not wait for a network rou
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 
 import httpx2
 
+from loginkit.core._exceptions import DiscoveryError
 from loginkit.core._log import log_event
 from loginkit.core._profiles import Profile
 from loginkit.core._redact import sanitize_url_for_logging
+from loginkit.core._sanitize import sanitize
 
 logger = logging.getLogger("loginkit.discovery")
 WELL_KNOWN = "/.well-known/openid-configuration"
@@ -26,34 +29,42 @@ def discovery_url(issuer: str) -> str:
     return issuer.rstrip("/") + WELL_KNOWN
 
 
-def fetch_metadata(client: httpx2.Client, issuer: str) -> dict[str, object] | None:
-    """The provider's metadata, or None (logged) when there is none to be had. One GET."""
+def load_metadata(client: httpx2.Client, issuer: str) -> dict[str, object]:
+    """The provider's metadata (one GET), checked: a JSON object whose ``issuer`` is this issuer
+    (OpenID Connect Discovery 4.3). Raises :class:`DiscoveryError` saying what was wrong."""
+    from loginkit.core._exceptions import status_text
     from loginkit.oauth._token import describe_transport_error
 
     url = discovery_url(issuer)
+    shown = sanitize_url_for_logging(url)
     try:
         response = client.get(url, headers={"Accept": "application/json"})
-        data = response.json() if response.status_code == 200 else None
-    except (httpx2.HTTPError, ValueError) as exc:
-        reason = describe_transport_error(exc) if isinstance(exc, httpx2.HTTPError) else str(exc)
-        log_event(
-            logger,
-            logging.WARNING,
-            "openid discovery failed",
-            url=sanitize_url_for_logging(url),
-            error=reason,
-        )
-        return None
+        text = response.read().decode("utf-8", "replace")
+    except httpx2.HTTPError as exc:
+        raise DiscoveryError(f"could not read {shown}: {describe_transport_error(exc)}") from None
+    if response.status_code != 200:
+        raise DiscoveryError(f"{shown} answered {status_text(response.status_code)}")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
     if not isinstance(data, dict):
-        log_event(
-            logger,
-            logging.WARNING,
-            "openid discovery document unavailable; using default endpoint paths",
-            url=sanitize_url_for_logging(url),
-            status=response.status_code,
+        raise DiscoveryError(f"{shown} is not a JSON discovery document")
+    named = data.get("issuer")
+    if not isinstance(named, str) or named.rstrip("/") != issuer.rstrip("/"):
+        raise DiscoveryError(
+            f"{shown} describes the issuer {sanitize(repr(named))}, not {sanitize(repr(issuer))}"
         )
-        return None
     return data
+
+
+def fetch_metadata(client: httpx2.Client, issuer: str) -> dict[str, object] | None:
+    """:func:`load_metadata`, or None (logged) when there is none to be had."""
+    try:
+        return load_metadata(client, issuer)
+    except DiscoveryError as exc:
+        log_event(logger, logging.WARNING, "openid discovery failed", error=exc.reason)
+        return None
 
 
 def with_metadata(profile: Profile, issuer: str, metadata: dict[str, object]) -> Profile:

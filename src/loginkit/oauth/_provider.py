@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from loginkit.core._exceptions import HttpClientSetupError, HttpClientSetupFailure
+from loginkit.core._exceptions import DiscoveryError, HttpClientSetupError, HttpClientSetupFailure
 from loginkit.core._limits import Timeouts
 from loginkit.core._profiles import OPENAI_ISSUER, Profile
 from loginkit.core._redact import sanitize_url_for_logging
@@ -45,7 +45,7 @@ class Provider:
         self.timeouts = timeouts if timeouts is not None else Timeouts()
         self._client = client
         self._owns_client = client is None
-        self._metadata: dict[str, object] | None = _UNFETCHED
+        self._metadata: dict[str, object] | DiscoveryError = _UNFETCHED
 
     @property
     def base(self) -> str:
@@ -64,27 +64,40 @@ class Provider:
                 raise HttpClientSetupError(endpoint=endpoint, message=str(exc)) from exc
         return self._client
 
-    def metadata(self) -> dict[str, object] | None:
-        """The discovery document, fetched on first call only; None when there is none."""
+    def discovery_document(self) -> dict[str, object]:
+        """The checked discovery document, fetched on first call only. Raises
+        :class:`DiscoveryError` (every time, without asking again) when there is none."""
         if self._metadata is _UNFETCHED:
-            from loginkit.oauth._discovery import discovery_url, fetch_metadata
+            from loginkit.oauth._discovery import discovery_url, load_metadata
 
+            url = sanitize_url_for_logging(discovery_url(self.issuer))
             try:
-                client = self.client(sanitize_url_for_logging(discovery_url(self.issuer)))
-            except HttpClientSetupError:
-                self._metadata = None
-            else:
-                self._metadata = fetch_metadata(client, self.issuer)
+                self._metadata = load_metadata(self.client(url), self.issuer)
+            except HttpClientSetupError as exc:
+                self._metadata = DiscoveryError(f"could not read {url}: {exc.detail}")
+            except DiscoveryError as exc:
+                self._metadata = exc
+        if isinstance(self._metadata, DiscoveryError):
+            raise self._metadata
         return self._metadata
 
-    def discover(self) -> Profile:
-        """Fill a discovering profile's endpoints from the discovery document (once)."""
-        if self.profile.discover:
-            metadata = self.metadata()
-            if metadata is not None:
-                from loginkit.oauth._discovery import with_metadata
+    def metadata(self) -> dict[str, object] | None:
+        """:meth:`discovery_document`, or None when there is none (for lookups that have a
+        fixed fallback, such as auth.openai.com's keys)."""
+        try:
+            return self.discovery_document()
+        except DiscoveryError:
+            return None
 
-                self.profile = with_metadata(self.profile, self.issuer, metadata)
+    def discover(self) -> Profile:
+        """Fill a discovering profile's endpoints from the discovery document (once). Raises
+        :class:`DiscoveryError` for a generic provider without a usable document: no endpoint is
+        ever guessed for it."""
+        if self.profile.discover and self.profile.authorization_endpoint_url is None:
+            from loginkit.oauth._discovery import with_metadata
+
+            document = self.discovery_document()
+            self.profile = with_metadata(self.profile, self.issuer, document)
         return self.profile
 
     def token_endpoint(self) -> str:

@@ -122,15 +122,19 @@ class LoginRun:
         return LoginError(message, kind=kind, failure=failure)
 
     def bind(self) -> None:
-        """Bind ``127.0.0.1:port`` (and ``[::1]`` when the host has it) and build the auth URL."""
+        """Bind ``127.0.0.1:port`` (and ``[::1]`` when the host has it) and build the auth URL.
+
+        A generic provider's discovery document is read first: when it cannot be had, or names
+        another issuer, this raises :class:`LoginError` (``provider_discovery_failed``) before
+        anything is bound or shown; no endpoint is guessed. The openai profile never waits for
+        the network here."""
+        if self.profile.discover:
+            self._discover()
         self._sockets = bind_callback_port(self.opts.bind_address, self.opts.port, self.emit)
         self.actual_port = self._sockets[0].getsockname()[1]
         self._stage = Stage.BOUND
         self.emit(LocalServerBound(port=self.actual_port))
         log_event(logger, logging.INFO, "local callback server bound", port=self.actual_port)
-        if self.profile.discover:
-            # Generic providers only: the openai profile's link never waits for the network.
-            self.profile = self.provider.discover()
         host, path = self.profile.redirect_host, self.profile.redirect_path
         self.redirect_uri = f"http://{host}:{self.actual_port}{path}"
         self.auth_url = build_authorize_url(
@@ -142,6 +146,11 @@ class LoginRun:
             state=self._state,
             workspace_id=self.opts.forced_chatgpt_workspace_id,
         )
+
+    def _discover(self) -> None:
+        from loginkit.signin._completion import discover_or_fail
+
+        self.profile = discover_or_fail(self.provider, self.emit)
 
     def adopt(self, ready: Prelinked) -> None:
         """Take over what :func:`loginkit.signin._prelinked.prelink` bound and printed, instead of
@@ -250,12 +259,12 @@ class LoginRun:
 
         assert self.opts.login_timeout is not None
         message = (
-            f"Login timed out after {format_duration(self.opts.login_timeout)}"
+            f"Sign-in timed out after {format_duration(self.opts.login_timeout)}"
             " without a completed browser sign-in"
         )
         log_event(logger, logging.WARNING, "login timed out", seconds=self.opts.login_timeout)
         failure = Failed(
-            LoginFailurePhase.WAIT_FOR_CALLBACK, LoginFailureCategory.LOGIN_CANCELLED, message
+            LoginFailurePhase.WAIT_FOR_CALLBACK, LoginFailureCategory.LOGIN_TIMED_OUT, message
         )
         result = RunResult(Outcome.FAILURE, message, ErrorKind.TIMED_OUT, failure, cancels=True)
         self._cancel_now(result, failure)
@@ -397,7 +406,9 @@ class LoginRun:
             self.emit(event)
         if isinstance(decision, Exchange):
             if self._inflight is None:
-                self._inflight = self._complete_on_a_thread(decision.code)
+                from loginkit.signin._completion import on_a_daemon_thread
+
+                self._inflight = on_a_daemon_thread(self._complete, decision.code)
             try:
                 decision = await asyncio.shield(self._inflight)
             except Exception as exc:  # a bug must end the run visibly, not hang it
@@ -416,36 +427,6 @@ class LoginRun:
             return decision.response, decision.result
         assert not isinstance(decision, Exchange)
         return decision.response, None
-
-    def _complete_on_a_thread(self, code: str) -> asyncio.Future[Decision]:
-        """Run :meth:`_complete` on a daemon thread: a cancelled run's process exits at once
-        instead of waiting for an exchange it no longer wants (an executor thread is joined at
-        exit)."""
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Decision] = loop.create_future()
-
-        def settle(outcome: Decision | BaseException) -> None:
-            if future.done():
-                return
-            if isinstance(outcome, BaseException):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
-
-        def work() -> None:
-            try:
-                outcome: Decision | BaseException = self._complete(code)
-            except BaseException as exc:  # reported by _handle as an internal error
-                outcome = exc
-            try:
-                loop.call_soon_threadsafe(settle, outcome)
-            except RuntimeError:
-                pass  # the loop is gone: the run ended without this exchange
-
-        threading.Thread(target=work, name="loginkit-exchange", daemon=True).start()
-        return future
 
     def _complete(self, code: str) -> Decision:
         """Worker thread: complete the callback, then, once saved, move the run on."""

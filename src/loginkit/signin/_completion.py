@@ -1,8 +1,9 @@
-"""Completing a browser callback: exchange the code, finish (verify, check, save), and decide
-the browser's answer: a redirect to the success page, or the error page that says why.
+"""The provider-facing steps of a browser run: the discovery before its link, and completing its
+callback (exchange the code, finish: verify, check, save; then the browser's answer, a redirect to
+the success page or the error page that says why).
 
-Runs on the exchange thread of a :class:`~loginkit.signin._browser.LoginRun`, which passes what
-it needs as one :class:`CallbackExchange` and keeps the run's state transitions to itself.
+Completion runs on a daemon thread of a :class:`~loginkit.signin._browser.LoginRun`, which passes
+what it needs as one :class:`CallbackExchange` and keeps the run's state transitions to itself.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from loginkit.core._log import log_event
 from loginkit.core._phases import ExchangingToken, Failed, ProgressSink
 
 if TYPE_CHECKING:
+    import asyncio
+
     from loginkit.core._profiles import Profile
     from loginkit.loopback._callback import Decision, Finish
     from loginkit.oauth._provider import Provider
@@ -134,3 +137,54 @@ def _fail(
         error_page_response(*page, run.profile),
         RunResult(Outcome.FAILURE, message, kind, failure),
     )
+
+
+def discover_or_fail(provider: Provider, emit: ProgressSink) -> Profile:
+    """The provider's profile with its discovered endpoints; a document that cannot be had (or
+    names another issuer) emits ``provider_discovery_failed`` and raises :class:`LoginError`."""
+    from loginkit.core._exceptions import DiscoveryError, LoginError
+
+    try:
+        return provider.discover()
+    except DiscoveryError as exc:
+        log_event(logger, logging.ERROR, "openid discovery failed", error=exc.reason)
+        failure = Failed(
+            LoginFailurePhase.DISCOVER_PROVIDER,
+            LoginFailureCategory.PROVIDER_DISCOVERY_FAILED,
+            exc.reason,
+        )
+        emit(failure)
+        provider.close()
+        raise LoginError(exc.reason, kind=ErrorKind.NOT_FOUND, failure=failure) from None
+
+
+def on_a_daemon_thread(work: Callable[[str], Decision], code: str) -> asyncio.Future[Decision]:
+    """``work(code)`` on a daemon thread, as a future of the running loop: a cancelled run's
+    process exits at once instead of waiting for an exchange it no longer wants (an executor
+    thread is joined at exit). Call it on the loop thread."""
+    import asyncio
+    import threading
+
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Decision] = loop.create_future()
+
+    def settle(outcome: Decision | BaseException) -> None:
+        if future.done():
+            return
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+    def run() -> None:
+        try:
+            outcome: Decision | BaseException = work(code)
+        except BaseException as exc:  # reported by the run's handler as an internal error
+            outcome = exc
+        try:
+            loop.call_soon_threadsafe(settle, outcome)
+        except RuntimeError:
+            pass  # the loop is gone: the run ended without this exchange
+
+    threading.Thread(target=run, name="loginkit-exchange", daemon=True).start()
+    return future

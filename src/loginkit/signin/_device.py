@@ -26,6 +26,7 @@ from loginkit.core._categories import (
     DeviceFailureCategory,
     DeviceFailurePhase,
     FailurePhase,
+    LoginFailureCategory,
     SignInStep,
 )
 from loginkit.core._device_phases import (
@@ -36,6 +37,7 @@ from loginkit.core._device_phases import (
 )
 from loginkit.core._exceptions import (
     DeviceLoginError,
+    DiscoveryError,
     ErrorKind,
     HttpClientSetupError,
     ResponseMalformedError,
@@ -172,8 +174,16 @@ def request_device_code(opts: DeviceLoginOptions, sink: ProgressSink | None = No
             client = provider.client(sanitize_url_for_logging(url))
             response = client.post(url, json={"client_id": opts.client_id})
         else:
-            provider.discover()
-            metadata = provider.metadata() or {}
+            try:
+                metadata = provider.discovery_document()
+                provider.discover()
+            except DiscoveryError as exc:
+                raise run.fail(
+                    phase,
+                    LoginFailureCategory.PROVIDER_DISCOVERY_FAILED,
+                    exc.reason,
+                    ErrorKind.NOT_FOUND,
+                ) from None
             url = str(metadata.get("device_authorization_endpoint") or "")
             if not url:
                 log_event(logger, logging.WARNING, "provider announces no device authorization")

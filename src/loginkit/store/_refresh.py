@@ -198,8 +198,19 @@ def _refresh(provider: Provider, url: str, client_id: str, refresh_token: str) -
     from loginkit.oauth._token import describe_transport_error
 
     if client_id != OPENAI_CLIENT_ID and not os.environ.get("CODEX_REFRESH_TOKEN_URL_OVERRIDE"):
-        # A generic provider's token endpoint is wherever its discovery document says.
-        provider.discover()
+        # A generic provider's token endpoint is wherever its discovery document says; it is
+        # never guessed.
+        from loginkit.core._exceptions import DiscoveryError
+
+        try:
+            provider.discover()
+        except DiscoveryError as exc:
+            log_event(logger, logging.ERROR, "token refresh: discovery failed", error=exc.reason)
+            raise RefreshError(
+                f"Failed to refresh token: the token endpoint could not be found ({exc.reason})",
+                permanent=False,
+                reason="transient",
+            ) from None
         url = provider.token_endpoint()
     endpoint = sanitize_url_for_logging(url)
     headers = {"User-Agent": "loginkit"}
