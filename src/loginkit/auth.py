@@ -275,7 +275,11 @@ class _RequestsFlow:
     ) -> requests.Response:
         if response.status_code != 401:
             return response
-        fresh = self._credentials.after_401(token)
+        try:
+            fresh = self._credentials.after_401(token)
+        except BaseException:
+            response.close()  # the caller gets the exception, never this response
+            raise
         if fresh is None:
             return response
         from requests.cookies import extract_cookies_to_jar
