@@ -14,8 +14,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__version__ = "0.1.0"
-
 _EXPORTS = {
     "ServerOptions": "loginkit.signin._options",
     "LoginServer": "loginkit.signin._api",
@@ -107,7 +105,22 @@ __all__ = [
 ]
 
 
+def _installed_version() -> str:
+    """The installed distribution's version (the one in pyproject.toml), read on first use:
+    importlib.metadata costs ~30 ms that ``loginkit token`` never pays."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("loginkit")
+    except PackageNotFoundError:  # a source tree on sys.path, never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        found = _installed_version()
+        globals()[name] = found
+        return found
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'loginkit' has no attribute {name!r}")
@@ -121,6 +134,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    #: ``loginkit.__version__``: the installed package's version, from its metadata.
+    __version__: str
     from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
     from loginkit.core._exceptions import (
         CredentialStoreError,

@@ -74,7 +74,7 @@ def test_no_command_prints_the_help(home: Path, snapshot: SnapshotAssertion) -> 
     done = run(home)
     assert done.returncode == 1
     assert done.stdout == ""
-    assert done.stderr.startswith("usage: loginkit [-h] COMMAND ...")
+    assert done.stderr.startswith("usage: loginkit [-h] [-V] COMMAND ...")
     assert transcript(done, home, "loginkit") == snapshot(
         extension_class=TextSnapshot, name="no_command_help"
     )

@@ -127,6 +127,13 @@ def _silence_stdio() -> None:
 
 def _main(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if list(args) in (["--version"], ["-V"]):
+        # Without argparse and the CLI (~20 ms): only the package metadata is read.
+        import loginkit
+
+        sys.stdout.write(f"loginkit {loginkit.__version__}\n")
+        sys.stdout.flush()
+        return 0
     token = _fast_token(list(args))
     if token is not None:
         sys.stdout.write(token + "\n")

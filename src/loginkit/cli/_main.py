@@ -38,10 +38,38 @@ def _common(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
     )
 
 
+class _VersionAction(argparse.Action):
+    """``-V`` / ``--version``: print ``loginkit X.Y.Z`` (stdout) and exit 0, like argparse's own
+    version action, but the version is looked up only when asked for (importlib.metadata costs
+    ~30 ms that no other command should pay). ``loginkit --version`` alone never gets here:
+    :mod:`loginkit.cli._entry` answers it before the parser is built."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(
+            option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help=help
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        import loginkit
+
+        sys.stdout.write(f"loginkit {loginkit.__version__}\n")
+        sys.stdout.flush()
+        parser.exit()
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loginkit",
         description="Sign in from the terminal through your browser (Codex-compatible).",
+    )
+    parser.add_argument(
+        "-V", "--version", action=_VersionAction, help="print the version of loginkit and exit"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     login = sub.add_parser("login", help="sign in (browser by default)")

@@ -305,3 +305,63 @@ async def alogout(codex_home: Path | str | None = None, store: StoreArg = None) 
     import asyncio
 
     return await asyncio.to_thread(logout, codex_home, store)
+
+
+def refresh_rejected_access_token(
+    rejected: str,
+    codex_home: Path | str | None = None,
+    store: StoreArg = None,
+    *,
+    min_validity: float = DEFAULT_MIN_VALIDITY,
+    timeouts: Timeouts | None = None,
+) -> str | None:
+    """The credential to retry with after a resource server answered 401 to ``rejected``, or
+    ``None`` when there is nothing new to try (an API key that is still the one rejected).
+
+    Under the credentials lock it re-reads the store: if another process (or thread) already
+    replaced the rejected access token, the stored one is returned (refreshed first only if it is
+    itself about to expire); only when the stored token is *still* the rejected one is the refresh
+    token spent. So a burst of 401s makes one refresh, and a rotated refresh token is never
+    reused. The caller's likely mistake is retrying more than once: one 401, one call, one retry.
+
+    Raises like :func:`get_access_token`; a :class:`RefreshError` with ``permanent`` set means the
+    refresh token was rejected for good and the person must sign in again (the message says so).
+    """
+    home, credential_store = resolve(codex_home, store)
+    with auth_lock(home):
+        auth = credential_store.load()
+        if auth is None:
+            raise NotLoggedInError("Not logged in")
+        if auth.resolved_mode == "apikey":
+            key = auth.openai_api_key
+            return key if key and key != rejected else None
+        tokens = auth.tokens
+        if tokens is None:
+            raise CredentialStoreError("Token data is not available.")
+        if tokens.access_token != rejected:
+            current = _usable(auth, min_validity)
+            if current is not None:
+                return current
+        refreshed = _refresh_locked(home, credential_store, auth, tokens, timeouts or Timeouts())
+        return refreshed.access_token
+
+
+async def arefresh_rejected_access_token(
+    rejected: str,
+    codex_home: Path | str | None = None,
+    store: StoreArg = None,
+    *,
+    min_validity: float = DEFAULT_MIN_VALIDITY,
+    timeouts: Timeouts | None = None,
+) -> str | None:
+    """:func:`refresh_rejected_access_token` for asyncio callers (lock and HTTP off the loop)."""
+    import asyncio
+
+    return await asyncio.to_thread(
+        refresh_rejected_access_token,
+        rejected,
+        codex_home,
+        store,
+        min_validity=min_validity,
+        timeouts=timeouts,
+    )
