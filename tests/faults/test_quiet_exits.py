@@ -19,6 +19,7 @@ def _auth(home: Path, exp: int) -> str:
     tokens = {"id_token": make_jwt({}), "access_token": access, "refresh_token": "rt-value-123"}
     auth = {"auth_mode": "chatgpt", "OPENAI_API_KEY": None, "tokens": tokens}
     (home / "auth.json").write_text(json.dumps(auth))
+    (home / "auth.json").chmod(0o600)  # as Codex writes it: 0644 would be tightened, with a warning
     return access
 
 

@@ -107,6 +107,7 @@ def _auth(home: Path, access: str, id_token: str | None = None) -> None:
         "last_refresh": "2026-11-29T02:40:42.123456Z",
     }
     (home / "auth.json").write_text(json.dumps(auth))
+    (home / "auth.json").chmod(0o600)  # as Codex writes it: 0644 would be tightened, with a warning
 
 
 def test_status_escapes_the_id_token_claims(home: Path) -> None:

@@ -41,18 +41,27 @@ def _escape(char: str) -> str:
 def sanitize(
     text: object, *, limit: int | None = DEFAULT_LIMIT, keep_newlines: bool = False
 ) -> str:
-    """``str(text)`` with every unsafe character escaped, cut to ``limit`` characters (of the
-    input) with ``... [N more characters]`` appended.
+    """``str(text)`` with every unsafe character escaped, cut to about ``limit`` characters (of
+    the input) with ``... [N more characters]`` appended.
 
     Use it where outside text enters a message (``keep_newlines`` False: a provider must not start
-    a line of its own). A caller's likely mistake is sanitizing after adding its own colour codes:
-    those are ESC sequences too and get escaped; colour goes on after.
+    a line of its own). A cut does not end inside a word: the word it would go through is left
+    out whole, so a secret a server echoed is never half shown (a scrub looks for whole secrets);
+    only a value that is one word longer than ``limit`` is cut where it is. A
+    caller's likely mistake is sanitizing after adding its own colour codes: those are ESC
+    sequences too and get escaped; colour goes on after.
     """
     value = str(text)
     cut = 0
     if limit is not None and len(value) > limit:
-        cut = len(value) - limit
-        value = value[:limit]
+        kept = value[:limit]
+        if not value[limit].isspace():
+            words = kept.split()
+            whole = kept[: len(kept) - len(words[-1])].rstrip() if words else ""
+            kept = whole or kept  # one word longer than the limit: cut it where it is
+        kept = kept.rstrip()
+        cut = len(value) - len(kept)
+        value = kept
     escaped = "".join(
         _escape(c) if is_unsafe(c) and not (keep_newlines and c == "\n") else c for c in value
     )

@@ -12,33 +12,18 @@ import json
 from loginkit.core._exceptions import TokenEndpointErrorDetail
 from loginkit.core._sanitize import sanitize
 
-#: Longest error text (a description, a message, a non-JSON body) shown or logged, in characters.
-MAX_ERROR_TEXT = 1000
-
-
-def cut_short(text: str, limit: int = MAX_ERROR_TEXT) -> str:
-    """``text`` if it fits, else its first ``limit`` characters without the word that the cut
-    went through (it may be part of an echoed secret that a scrub can then no longer find),
-    followed by how much was left out."""
-    if len(text) <= limit:
-        return text
-    kept = text[:limit]
-    if not text[limit].isspace():
-        kept = kept[: len(kept) - len(kept.split()[-1])] if kept.split() else ""
-    return f"{kept.rstrip()} ... ({len(text) - len(kept.rstrip())} more characters not shown)"
-
 
 def _nonblank(value: object) -> str | None:
-    return cut_short(value) if isinstance(value, str) and value.strip() else None
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def parse_token_endpoint_error(body: str) -> TokenEndpointErrorDetail:
     """Parse an OAuth error body (spec 3.8): ``error_description``, then ``error.message``, then
-    the code; anything else shows the trimmed body; an empty body is "unknown error". Every
-    text is cut to :data:`MAX_ERROR_TEXT` characters (:func:`cut_short`).
+    the code; anything else shows the trimmed body; an empty body is "unknown error".
 
     Every field is provider text: it comes back through :func:`sanitize` (controls and bidi
-    characters escaped, long values cut), so a message built from it is safe on a terminal.
+    characters escaped, long values cut short without splitting a word), so a message built from
+    it is safe on a terminal and of a readable size.
     """
     detail = _parse(body)
     return TokenEndpointErrorDetail(
@@ -68,4 +53,4 @@ def _parse(body: str) -> TokenEndpointErrorDetail:
             return TokenEndpointErrorDetail(code, message, message)
         if code is not None:
             return TokenEndpointErrorDetail(code, None, code)
-    return TokenEndpointErrorDetail(None, None, cut_short(trimmed))
+    return TokenEndpointErrorDetail(None, None, trimmed)

@@ -251,16 +251,18 @@ def _refresh_locked(
         raise known
     # A rotated refresh token must never be lost: room for the new record is reserved before the
     # request (no room: nothing is sent and the stored token stays valid), and Ctrl-C from the
-    # request to the save waits for the save (see Reservation and deferred_interrupts).
+    # answer to the save waits for the save; one during the request waits a few seconds for the
+    # answer, then stops (see Reservation and deferred_interrupts).
     reservation = credential_store.reserve() if isinstance(credential_store, FileStore) else None
     try:
-        with deferred_interrupts():
+        with deferred_interrupts() as section:
             try:
                 fresh = request_refresh(tokens.refresh_token, tokens.id_token, timeouts=timeouts)
             except RefreshError as exc:
                 if exc.permanent:
                     remember_failure(home, tokens.refresh_token, exc)
                 raise
+            section.answered()
             updated = TokenData(
                 id_token=fresh.get("id_token", tokens.id_token),
                 access_token=fresh.get("access_token", tokens.access_token),
