@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 from support.cli_runner import run_loginkit
+from syrupy.assertion import SnapshotAssertion
 from unit.fake_issuer import id_token_for, make_jwt
+from unit.snapshot_ext import TextSnapshot
 
 from loginkit import Timeouts
 from loginkit.core._categories import LoginFailureCategory
@@ -91,7 +93,9 @@ def test_loopback_http_stays_allowed() -> None:
         assert not is_loopback_host(host), host
 
 
-def test_loginkit_token_refuses_to_refresh_over_plain_http(home: Path) -> None:
+def test_loginkit_token_refuses_to_refresh_over_plain_http(
+    home: Path, snapshot: SnapshotAssertion
+) -> None:
     """The refresh endpoint comes from the saved id_token's ``iss``: a plain-http issuer there
     is refused before the refresh token is sent, in the real CLI."""
     auth = {
@@ -106,6 +110,7 @@ def test_loginkit_token_refuses_to_refresh_over_plain_http(home: Path) -> None:
         "last_refresh": "2026-11-29T02:40:42.123456Z",
     }
     (home / "auth.json").write_text(json.dumps(auth))
+    (home / "auth.json").chmod(0o600)
     started = time.monotonic()
     done = run_loginkit(
         "token", "--codex-home", str(home), unset=("LOGINKIT_ALLOW_INSECURE_HTTP",), timeout=30
@@ -116,3 +121,29 @@ def test_loginkit_token_refuses_to_refresh_over_plain_http(home: Path) -> None:
     assert "plain http to 192.0.2.1" in done.stderr
     assert "LOGINKIT_ALLOW_INSECURE_HTTP=1" in done.stderr
     assert "rt-secret" not in done.stderr
+    assert done.stderr == snapshot(extension_class=TextSnapshot, name="token_refresh_plain_http")
+
+
+def test_a_plain_http_generic_issuer_is_refused_before_the_link(
+    home: Path, snapshot: SnapshotAssertion
+) -> None:
+    """A generic issuer over plain http beyond the loopback: its discovery request is refused
+    before any lookup, so the sign-in ends before a link is printed."""
+    started = time.monotonic()
+    done = run_loginkit(
+        "login",
+        "--issuer",
+        INSECURE,
+        "--client-id",
+        "my-cli",
+        "--port",
+        "0",
+        "--no-browser",
+        home=home,
+        unset=("LOGINKIT_ALLOW_INSECURE_HTTP",),
+        timeout=30,
+    )
+    assert time.monotonic() - started < 8
+    assert done.returncode == 1
+    assert "use this link to sign in" not in done.stderr
+    assert done.stderr == snapshot(extension_class=TextSnapshot, name="login_plain_http_issuer")
