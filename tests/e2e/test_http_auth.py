@@ -29,8 +29,8 @@ from support.browser import complete_login
 from support.cli_runner import cli
 from support.provider import Provider, start_provider
 
-from loginkit import RefreshError
 from loginkit.auth import Httpx2Auth, HttpxAuth, RequestsAuth
+from loginkit.core._exceptions import RefreshError
 from loginkit.store._refresh import OTHER, token_expiry
 
 pytestmark = pytest.mark.e2e

@@ -112,6 +112,8 @@ class FakeIssuer:
     )
     refresh_token: str = "rt-secret-refresh-token-value"
     api_key: str = "sk-proj-secret-api-key-value-12345"
+    #: Fields added to (or replacing) the token response's ``expires_in`` and the like.
+    extra_token_fields: dict[str, Any] = field(default_factory=dict)
 
     @property
     def issuer(self) -> str:
@@ -125,6 +127,7 @@ class FakeIssuer:
                 "refresh_token": self.refresh_token,
                 "token_type": "Bearer",
                 "expires_in": 3600,
+                **self.extra_token_fields,
             }
         ).encode()
 

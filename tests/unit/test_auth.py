@@ -18,7 +18,8 @@ import requests
 from syrupy.assertion import SnapshotAssertion
 
 import loginkit.auth
-from loginkit import CredentialStoreError, login_with_api_key
+from loginkit import login_with_api_key
+from loginkit.core._exceptions import CredentialStoreError
 
 from .snapshot_ext import TextSnapshot
 

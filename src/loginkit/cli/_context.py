@@ -6,9 +6,16 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loginkit.core._exceptions import CodexHomeError
+from loginkit.core._profiles import (
+    DEFAULT_PORT,
+    OPENAI,
+    OPENAI_CLIENT_ID,
+    OPENAI_ISSUER,
+    Profile,
+)
 
 if TYPE_CHECKING:
     from loginkit.store._config import LoginConfig
@@ -43,11 +50,55 @@ def _codex_home(arg: Path | None, *, create: bool) -> Path:
 
 @dataclass
 class Context:
-    """What every subcommand resolves first: the home directory, config.toml, the store mode."""
+    """What every subcommand resolves first: the provider (issuer, client id, profile and its
+    words), the home directory of that provider's record, config.toml, the store mode."""
 
     codex_home: Path
     config: LoginConfig
     store_mode: AuthCredentialsStoreMode
+    issuer: str = OPENAI_ISSUER
+    client_id: str = OPENAI_CLIENT_ID
+    profile: Profile = OPENAI
+    #: The loopback port a sign-in asks for (``--port``, else the named profile's, else 1455).
+    port: int = DEFAULT_PORT
+
+
+def _provider(args: argparse.Namespace) -> tuple[str, str, Profile, int]:
+    """Issuer, client id, profile and port from the flags, ``--profile`` and the defaults (flags
+    win over the named profile, the named profile over the defaults)."""
+    import dataclasses
+
+    from loginkit.core._profiles import profile_for
+
+    named = None
+    name = getattr(args, "profile", None)
+    if name:
+        from loginkit.store._home import config_dir
+        from loginkit.store._named import load_named_profile
+
+        named = load_named_profile(config_dir(), name)
+    issuer = getattr(args, "issuer", None) or (named and named.issuer) or OPENAI_ISSUER
+    client_id = getattr(args, "client_id", None) or (named and named.client_id) or OPENAI_CLIENT_ID
+    profile = profile_for(issuer, client_id)
+    changes: dict[str, Any] = {}
+    if named is not None:
+        for field in ("redirect_host", "redirect_path", "app_name", "help_url", "login_command"):
+            value = getattr(named, field)
+            if value is not None:
+                changes[field] = value
+        if named.scope is not None:
+            changes["scope"] = named.scope
+        if named.login_command is not None:
+            changes["device_login_command"] = f"{named.login_command} --device-auth"
+    scope = getattr(args, "scope", None)
+    if scope:
+        changes["scope"] = " ".join(scope.split())
+    if changes:
+        profile = dataclasses.replace(profile, **changes)
+    port = getattr(args, "port", None)
+    if port is None:
+        port = named.port if named is not None and named.port is not None else DEFAULT_PORT
+    return issuer, client_id, profile, port
 
 
 def load_context(args: argparse.Namespace) -> Context:
@@ -57,7 +108,14 @@ def load_context(args: argparse.Namespace) -> Context:
     from loginkit.store._home import AuthCredentialsStoreMode
 
     signs_in = args.command == "login" and args.login_command != "status"
-    codex_home = _codex_home(args.codex_home, create=signs_in)
+    issuer, client_id, profile, port = _provider(args)
+    explicit = getattr(args, "codex_home", None)
+    if explicit is None and profile.name != "openai":
+        from loginkit.store._home import provider_home
+
+        # Never ~/.codex: a generic sign-in must not replace the person's Codex credentials.
+        explicit = provider_home(issuer, client_id)
+    codex_home = _codex_home(explicit, create=signs_in)
     from loginkit.store._authfile import FileStore
 
     warning = FileStore(codex_home).tighten()
@@ -65,7 +123,7 @@ def load_context(args: argparse.Namespace) -> Context:
         print(f"Warning: {warning}", file=sys.stderr)
     config = load_config(codex_home)
     mode = AuthCredentialsStoreMode(args.store) if args.store else config.store_mode
-    return Context(codex_home, config, mode)
+    return Context(codex_home, config, mode, issuer, client_id, profile, port)
 
 
 def context_or_exit(args: argparse.Namespace) -> Context | int:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 STATUS_LOGGED_IN = 0
 STATUS_NOT_LOGGED_IN = 1
 STATUS_ERROR = 2
+#: The provider rejected the refresh token for good: credentials are stored, but useless.
+STATUS_SIGNED_OUT = 3
 
 API_KEY_SAVED = "API key saved. Authentication is checked when you send a request."
 
@@ -112,6 +114,8 @@ def status_lines(status: LoginStatus, now: float) -> list[str]:
         return ["Not logged in", f"  Store: {status.store}"]
     if status.mode == "apikey":
         return [f"Logged in using an API key - {status.masked_api_key}", f"  Store: {status.store}"]
+    if status.mode == "oidc":
+        return _provider_status_lines(status, now)
     lines = ["Logged in using ChatGPT"]
     # id_token claims are the provider's text: sanitized (escaped, cut) where they enter the line.
     who = sanitize(status.email, limit=200) if status.email else "unknown account"
@@ -119,10 +123,41 @@ def status_lines(status: LoginStatus, now: float) -> list[str]:
     details.append(f"plan {sanitize(status.plan, limit=100)}" if status.plan else None)
     extra = ", ".join(d for d in details if d)
     lines.append(f"  Account: {who}" + (f" ({extra})" if extra else ""))
-    if status.access_token_expires_at is not None:
+    if status.signed_out:
+        lines.append(
+            f"  Signed out: the server rejected the refresh token; run `{OPENAI.login_command}`"
+            " to sign in again"
+        )
+    elif status.access_token_expires_at is not None:
         lines.append(f"  Access token: {_describe_expiry(status.access_token_expires_at, now)}")
     elif status.last_refresh:
         lines.append(f"  Access token: last refreshed {status.last_refresh}")
+    lines.append(f"  Store: {status.store}")
+    return lines
+
+
+def _provider_status_lines(status: LoginStatus, now: float) -> list[str]:
+    """A sign-in at any provider but Codex's: its words, none of Codex's or ChatGPT's."""
+    issuer = sanitize(status.issuer or "an unknown provider", limit=300)
+    if status.email:
+        who = sanitize(status.email, limit=200)
+    elif status.subject:
+        who = f"subject {sanitize(status.subject, limit=200)}"
+    else:
+        who = "an unknown account"
+    if status.signed_out:
+        lines = [
+            f"Signed out: {issuer} rejected the refresh token",
+            f"  Account: {who}",
+            f"  Fix: sign in again (`loginkit login --issuer {issuer}`)",
+        ]
+    else:
+        lines = [f"Signed in to {issuer}", f"  Account: {who}"]
+        if status.access_token_expires_at is not None:
+            expiry = _describe_expiry(status.access_token_expires_at, now)
+            lines.append(f"  Access token: {expiry}")
+        elif status.last_refresh:
+            lines.append(f"  Access token: last refreshed {status.last_refresh}")
     lines.append(f"  Store: {status.store}")
     return lines
 
@@ -139,7 +174,10 @@ def run_status(args: argparse.Namespace) -> int:
     except LoginkitError as exc:
         _say(f"Error checking login status: {exc}")
         return STATUS_ERROR
-    code = STATUS_LOGGED_IN if status.logged_in else STATUS_NOT_LOGGED_IN
+    if status.signed_out:
+        code = STATUS_SIGNED_OUT
+    else:
+        code = STATUS_LOGGED_IN if status.logged_in else STATUS_NOT_LOGGED_IN
     if args.json:
         import dataclasses
         import json

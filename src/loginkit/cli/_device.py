@@ -126,10 +126,12 @@ def run_device_login(args: argparse.Namespace) -> int:
         workspace = args.workspace_id or ctx.config.forced_chatgpt_workspace_id
         opts = DeviceLoginOptions(
             codex_home=ctx.codex_home,
-            issuer=args.issuer,
-            client_id=args.client_id,
+            issuer=ctx.issuer,
+            client_id=ctx.client_id,
+            profile=ctx.profile,
             store_mode=ctx.store_mode,
             forced_chatgpt_workspace_id=workspace,
+            replace_other_record=args.replace,
         )
         profile = opts.resolved_profile
 

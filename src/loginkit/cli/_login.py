@@ -102,8 +102,8 @@ def browser_options(args: argparse.Namespace, ctx: Context) -> ServerOptions | s
     """
     from loginkit.signin._options import ServerOptions
 
-    if args.port < 0 or args.port > 65535:
-        return f"Error logging in: invalid port {args.port} (use 0-65535)"
+    if ctx.port < 0 or ctx.port > 65535:
+        return f"Error logging in: invalid port {ctx.port} (use 0-65535)"
     try:
         socket.inet_pton(socket.AF_INET, args.bind)
     except OSError:
@@ -111,9 +111,9 @@ def browser_options(args: argparse.Namespace, ctx: Context) -> ServerOptions | s
             f"Error logging in: invalid --bind address {args.bind!r} (use an IPv4 address such as"
             " 127.0.0.1 or 0.0.0.0)"
         )
-    from loginkit.core._profiles import profile_for, redirect_problem
+    from loginkit.core._profiles import redirect_problem
 
-    profile = profile_for(args.issuer, args.client_id)
+    profile = ctx.profile
     host = args.redirect_host or profile.redirect_host
     path = args.redirect_path or profile.redirect_path
     problem = redirect_problem(host, path)
@@ -125,15 +125,16 @@ def browser_options(args: argparse.Namespace, ctx: Context) -> ServerOptions | s
         profile = dataclasses.replace(profile, redirect_host=host, redirect_path=path)
     return ServerOptions(
         codex_home=ctx.codex_home,
-        client_id=args.client_id,
-        issuer=args.issuer,
+        client_id=ctx.client_id,
+        issuer=ctx.issuer,
         profile=profile,
-        port=args.port,
+        port=ctx.port,
         bind_address=args.bind,
         open_browser=not args.no_browser,
         forced_chatgpt_workspace_id=args.workspace_id or ctx.config.forced_chatgpt_workspace_id,
         cli_auth_credentials_store_mode=ctx.store_mode,
         login_timeout=args.timeout if args.timeout > 0 else None,
+        replace_other_record=args.replace,
     )
 
 

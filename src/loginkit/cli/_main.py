@@ -13,22 +13,39 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loginkit.cli._context import EXIT_FAILURE
-from loginkit.core._profiles import DEFAULT_PORT, OPENAI_CLIENT_ID, OPENAI_ISSUER
+from loginkit.core._profiles import DEFAULT_PORT, OPENAI_ISSUER
 
 if TYPE_CHECKING:
     from loginkit.signin._prelinked import Prelinked
 
 
 def _common(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
-    """``--codex-home`` and ``--store``. ``nested`` (``login status``): no defaults of its own,
-    so ``loginkit login --codex-home X status`` keeps X (argparse copies a subparser's defaults
-    over what the parent parsed)."""
+    """What selects a record, for every command: ``--codex-home``/``--home``, ``--store``,
+    ``--issuer``, ``--client-id``, ``--profile``. ``nested`` (``login status``): no defaults of
+    its own, so ``loginkit login --codex-home X status`` keeps X (argparse copies a subparser's
+    defaults over what the parent parsed)."""
     default = argparse.SUPPRESS if nested else None
     parser.add_argument(
         "--codex-home",
+        "--home",
+        dest="codex_home",
         type=Path,
         default=default,
-        help="credentials directory (default: $CODEX_HOME or ~/.codex)",
+        help="credentials directory (default: $CODEX_HOME or ~/.codex for Codex's client; a"
+        " directory of its own under $XDG_CONFIG_HOME/loginkit for any other provider)",
+    )
+    parser.add_argument(
+        "--issuer",
+        default=default,
+        help=f"OAuth issuer base URL (default: {OPENAI_ISSUER})",
+    )
+    parser.add_argument("--client-id", default=default, help="OAuth client id (default: Codex's)")
+    parser.add_argument(
+        "--profile",
+        default=default,
+        metavar="NAME",
+        help="a named profile of $XDG_CONFIG_HOME/loginkit/loginkit.toml (issuer, client id,"
+        " scopes, redirect, port, words)",
     )
     parser.add_argument(
         "--store",
@@ -75,19 +92,23 @@ def _build_parser() -> argparse.ArgumentParser:
     login = sub.add_parser("login", help="sign in (browser by default)")
     _common(login)
     login.add_argument(
-        "--issuer", default=OPENAI_ISSUER, help="OAuth issuer base URL (default: %(default)s)"
-    )
-    login.add_argument(
-        "--client-id", default=OPENAI_CLIENT_ID, help="OAuth client id (default: Codex's)"
-    )
-    login.add_argument(
         "--port",
         type=int,
-        default=DEFAULT_PORT,
-        help="loopback callback port; 0 picks a free one (default: %(default)s)",
+        default=None,
+        help=f"loopback callback port; 0 picks a free one (default: {DEFAULT_PORT})",
+    )
+    login.add_argument(
+        "--scope",
+        help="scopes to ask for, space-separated (default: the profile's; for any provider but"
+        " Codex: openid profile email offline_access)",
     )
     login.add_argument(
         "--no-browser", action="store_true", help="print the link but do not open a browser"
+    )
+    login.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace a stored sign-in of another issuer or client id (refused otherwise)",
     )
     login.add_argument(
         "--redirect-host",

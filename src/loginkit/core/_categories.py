@@ -128,6 +128,9 @@ class LoginFailureCategory(CategoryWords, enum.Enum):
     #: this issuer (404, not JSON, unreachable, another ``issuer``). Reported before any link is
     #: printed, instead of a link to guessed paths that cannot work.
     PROVIDER_DISCOVERY_FAILED = "provider_discovery_failed"
+    #: Not in the seed: the home already holds the sign-in of another issuer or client id, which
+    #: a sign-in never replaces silently (a generic sign-in used to overwrite Codex's).
+    ANOTHER_PROVIDERS_RECORD = "another_providers_record"
 
 
 _NETWORK_HELP = "Check your network, proxy, or custom CA setup, then try again."
@@ -203,6 +206,11 @@ CATEGORY_TEXT.update(
             "Sign-in timed out",
             "Run `{login}` again and complete the sign-in in your browser before the time limit"
             " (`--timeout` sets it).",
+        ),
+        LoginFailureCategory.ANOTHER_PROVIDERS_RECORD: (
+            "Another sign-in is stored here",
+            "Sign in with its own --home directory, or add --replace to replace the stored"
+            " sign-in.",
         ),
         LoginFailureCategory.PROVIDER_DISCOVERY_FAILED: (
             "Couldn't find the sign-in service",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -40,9 +41,27 @@ class ExchangedTokens:
     id_token: str
     access_token: str
     refresh_token: str
+    #: Seconds the access token lives (``expires_in``, RFC 6749 5.1), when the server said so.
+    expires_in: int | None = None
+    #: The scope granted, when the server said (RFC 6749 5.1: omitted when as requested).
+    scope: str | None = None
 
     def __repr__(self) -> str:
         return "ExchangedTokens(<redacted>)"
+
+
+def lifetime_from(value: object) -> int | None:
+    """``expires_in`` as whole seconds when it is a positive finite number (or numeric string),
+    else None: a malformed value never crashes a sign-in, it only loses the expiry."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        return None
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > 10 * 365 * 86400:
+        return None
+    return int(seconds)
 
 
 def form_body(pairs: list[tuple[str, str]]) -> bytes:
@@ -235,7 +254,12 @@ def parse_token_response(text: str, endpoint: str) -> ExchangedTokens:
             what = "missing" if value is None else "invalid"
             raise ResponseMalformedError(endpoint=endpoint, reason=f"{what} field `{name}`")
         values[name] = value
-    return ExchangedTokens(**values)
+    scope = payload.get("scope")
+    return ExchangedTokens(
+        **values,
+        expires_in=lifetime_from(payload.get("expires_in")),
+        scope=scope if isinstance(scope, str) else None,
+    )
 
 
 def obtain_api_key(client: httpx2.Client, *, token_url: str, client_id: str, id_token: str) -> str:

@@ -85,6 +85,7 @@ def complete_callback(code: str, run: CallbackExchange) -> Decision:
                 client_id=opts.client_id,
                 workspace_id=opts.forced_chatgpt_workspace_id,
                 fetch_api_key=run.profile.exchange_api_key,
+                replace_other=opts.replace_other_record,
             ),
             emit=run.emit,
             secrets=secrets,

@@ -96,6 +96,8 @@ class DeviceLoginOptions:
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_wait: float = MAX_WAIT
     profile: Profile | None = None
+    #: Replace a stored sign-in of another issuer or client id (refused by default).
+    replace_other_record: bool = False
 
     @property
     def resolved_profile(self) -> Profile:
@@ -446,6 +448,7 @@ def _complete(
                 store_mode=opts.store_mode,
                 client_id=opts.client_id,
                 workspace_id=opts.forced_chatgpt_workspace_id,
+                replace_other=opts.replace_other_record,
             ),
             emit=run.emit,
             secrets=run.secrets,

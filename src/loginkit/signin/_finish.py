@@ -33,7 +33,9 @@ from loginkit.core._redact import sanitize_url_for_logging, scrub
 if TYPE_CHECKING:
     from loginkit.oauth._provider import Provider
     from loginkit.oauth._token import ExchangedTokens
+    from loginkit.store._authfile import AuthDotJson
     from loginkit.store._home import AuthCredentialsStoreMode
+    from loginkit.store._provenance import Provenance
 
 logger = logging.getLogger("loginkit.server")
 
@@ -49,6 +51,8 @@ class Destination:
     workspace_id: str | None = None
     #: Codex's id_token -> API key exchange (the browser flow of the openai profile).
     fetch_api_key: bool = False
+    #: Replace a stored sign-in of another issuer or client id (never done silently).
+    replace_other: bool = False
 
 
 @dataclass(frozen=True, repr=False)
@@ -135,6 +139,10 @@ def finish_sign_in(
             api_key=api_key,
             account_id=_auth_claims(claims).get("chatgpt_account_id"),
             claim=lambda: _still_wanted(claim_save),
+            provenance=provenance_of(tokens, provider, destination.client_id),
+            replace_other=destination.replace_other,
+            # Codex's own records keep Codex's exact layout (its id_token says whose they are).
+            keep_provenance=provider.profile.name != "openai",
         )
     except SignInStepError:
         raise
@@ -243,12 +251,18 @@ def persist_tokens(
     api_key: str | None,
     account_id: object,
     claim: Callable[[], bool] = _always,
+    provenance: Provenance | None = None,
+    replace_other: bool = False,
+    keep_provenance: bool = True,
 ) -> None:
-    """Save a completed ChatGPT-style sign-in. The whole record is replaced, never merged.
+    """Save a completed sign-in. The whole record is replaced, never merged.
 
     ``claim`` is called under the credentials lock right before the write; it raises (or returns
-    False) when the sign-in may no longer be saved, and then nothing is written."""
-    from loginkit.store._authfile import AuthDotJson, TokenData, auth_lock, utc_now_rfc3339
+    False) when the sign-in may no longer be saved, and then nothing is written. A stored sign-in
+    of another issuer or client id is never replaced silently: unless ``replace_other``, that
+    raises ``another_providers_record`` and the old record stays as it was."""
+    from loginkit.store._authfile import PROVENANCE_KEY, AuthDotJson, TokenData, utc_now_rfc3339
+    from loginkit.store._locks import auth_lock
     from loginkit.store._select import store_for
 
     auth = AuthDotJson(
@@ -261,10 +275,55 @@ def persist_tokens(
             account_id=account_id if isinstance(account_id, str) else None,
         ),
         last_refresh=utc_now_rfc3339(),
+        extra={PROVENANCE_KEY: provenance.to_dict()} if provenance and keep_provenance else {},
     )
     with auth_lock(codex_home):
+        store = store_for(mode, codex_home)
+        if provenance is not None and not replace_other:
+            _refuse_another_providers_record(store.load(), provenance)
         if claim():
-            store_for(mode, codex_home).save(auth)
+            store.save(auth)
+
+
+def provenance_of(tokens: ExchangedTokens, provider: Provider, client_id: str) -> Provenance:
+    """What the record keeps about its provider: issuer, client id, scope, the access token's
+    true expiry (``expires_in`` from now) and lifetime."""
+    import time
+
+    from loginkit.store._provenance import Provenance, token_fingerprint
+
+    expires_in = tokens.expires_in
+    return Provenance(
+        issuer=provider.expected_issuer(),
+        client_id=client_id,
+        scope=tokens.scope or provider.profile.scope,
+        expires_at=None if expires_in is None else int(time.time()) + expires_in,
+        lifetime=expires_in,
+        fingerprint=None if expires_in is None else token_fingerprint(tokens.access_token),
+    )
+
+
+def _refuse_another_providers_record(stored: AuthDotJson | None, new: Provenance) -> None:
+    from loginkit.core._sanitize import sanitize
+    from loginkit.store._authfile import record_identity
+
+    identity = record_identity(stored)
+    if identity is None or new.issuer is None or new.client_id is None:
+        return
+    if identity == (new.issuer.rstrip("/"), new.client_id):
+        return
+    issuer, client = identity
+    message = (
+        f"this home holds the sign-in of {sanitize(issuer)} (client {sanitize(client)}), not of"
+        f" {sanitize(new.issuer)} (client {sanitize(new.client_id)}); it was left as it was"
+    )
+    log_event(logger, logging.WARNING, "refused to replace another provider's sign-in")
+    raise SignInStepError(
+        SignInStep.PERSIST_CREDENTIALS,
+        LoginFailureCategory.ANOTHER_PROVIDERS_RECORD,
+        message,
+        ErrorKind.PERMISSION_DENIED,
+    )
 
 
 #: A Location header longer than this is refused by common proxies and some browsers.

@@ -52,6 +52,9 @@ class ServerOptions:
     limits: ServerLimits = field(default_factory=ServerLimits)
     #: Words, endpoints and parameters; derived from ``issuer``/``client_id`` when None.
     profile: Profile | None = None
+    #: Replace a stored sign-in of another issuer or client id (refused by default, so that a
+    #: sign-in never silently overwrites someone's other credentials).
+    replace_other_record: bool = False
 
     def __post_init__(self) -> None:
         self.codex_home = Path(self.codex_home)

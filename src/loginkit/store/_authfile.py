@@ -12,16 +12,18 @@ import errno
 import json
 import os
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loginkit.core._exceptions import CredentialStoreError
 from loginkit.core._safefs import make_private_dirs, open_regular, unsafe_reason
 from loginkit.store._home import AuthCredentialsStoreMode, find_codex_home
+from loginkit.store._locks import commit_lock
+
+if TYPE_CHECKING:
+    from loginkit.store._provenance import Provenance
 
 __all__ = [
     "AUTH_FILE_NAME",
@@ -31,14 +33,14 @@ __all__ = [
     "FileStore",
     "Reservation",
     "TokenData",
-    "auth_lock",
-    "commit_lock",
     "find_codex_home",
     "utc_now_rfc3339",
     "write_atomic",
 ]
 
 AUTH_FILE_NAME = "auth.json"
+#: The top-level key of loginkit's own fields in ``auth.json`` (Codex keeps or drops it).
+PROVENANCE_KEY = "loginkit"
 
 
 @dataclass(frozen=True, repr=False)
@@ -67,6 +69,13 @@ class AuthDotJson:
             f"AuthDotJson(auth_mode={self.auth_mode!r}, has_api_key={self.openai_api_key is not None},"
             f" tokens={self.tokens!r}, last_refresh={self.last_refresh!r})"
         )
+
+    @property
+    def provenance(self) -> Provenance | None:
+        """The provider and expiry loginkit stored with the record (``"loginkit"``), if any."""
+        from loginkit.store._provenance import Provenance
+
+        return Provenance.from_dict(self.extra.get(PROVENANCE_KEY))
 
     @property
     def resolved_mode(self) -> str:
@@ -134,6 +143,29 @@ class AuthDotJson:
         if auth.resolved_mode == "apikey" and auth.openai_api_key is None:
             raise CredentialStoreError("API key auth is missing a key.")
         return auth
+
+
+def record_identity(auth: AuthDotJson | None) -> tuple[str, str] | None:
+    """``(issuer, client id)`` a stored record belongs to: its provenance, else its id_token's
+    ``iss``/``aud``; None for an API-key record or one that does not say."""
+    if auth is None or auth.tokens is None:
+        return None
+    known = auth.provenance
+    if known is not None and known.issuer and known.client_id:
+        return known.issuer.rstrip("/"), known.client_id
+    from loginkit.core._exceptions import JwtFormatError
+    from loginkit.oauth._idtoken import decode_jwt_payload
+
+    try:
+        claims = decode_jwt_payload(auth.tokens.id_token)
+    except JwtFormatError:
+        return None
+    issuer, audience = claims.get("iss"), claims.get("aud")
+    if isinstance(audience, list):
+        audience = audience[0] if len(audience) == 1 else None
+    if isinstance(issuer, str) and isinstance(audience, str):
+        return issuer.rstrip("/"), audience
+    return None
 
 
 def utc_now_rfc3339() -> str:
@@ -420,72 +452,3 @@ class EphemeralStore:
 
     def delete(self) -> bool:
         return _EPHEMERAL.pop(self._key, None) is not None
-
-
-#: The Codex CLI's two locks (checked against codex 0.169.0 with strace): ``auth.lock`` is held,
-#: blocking, across a whole read-modify-write (a refresh request included); ``auth.json.lock`` only
-#: around the file commit, and Codex gives up on it after 5 s. loginkit takes them the same way and
-#: in the same order, so neither tool can write over the other or make it time out.
-OUTER_LOCK_NAME = "auth.lock"
-COMMIT_LOCK_NAME = "auth.json.lock"
-
-
-@contextmanager
-def _flock(path: Path, timeout: float) -> Iterator[None]:
-    """An exclusive advisory ``flock`` on ``path``; released by the kernel even on kill -9, so
-    lock files are never deleted. Raises :class:`CredentialStoreError` after ``timeout`` s."""
-    import fcntl
-    import time
-
-    try:
-        make_private_dirs(path.parent)
-        fd = open_regular(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise CredentialStoreError(f"failed to open {path}: {exc.strerror or exc}") from None
-    try:
-        owner = os.fstat(fd).st_uid
-        if owner != os.geteuid():
-            # Another user's lock file: they could hold it forever. Its mode is not checked: the
-            # Codex CLI creates auth.lock 0666 minus the umask.
-            raise CredentialStoreError(
-                f"refusing to use {path}: it is owned by uid {owner}, not by you"
-                f" (uid {os.geteuid()})"
-            )
-        deadline = time.monotonic() + timeout
-        delay = 0.005
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise CredentialStoreError(
-                        f"timed out after {timeout:g} s waiting for {path} (another process holds it)"
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-@contextmanager
-def auth_lock(codex_home: Path, timeout: float = 60.0) -> Iterator[None]:
-    """Hold the lock that guards a read-modify-write of the credentials (``auth.lock``).
-
-    Hold it across "re-read, refresh if still stale, save": that is what makes concurrent
-    refreshes collapse into one. The file commit itself additionally takes ``auth.json.lock``
-    (inside :class:`FileStore`), briefly, as the Codex CLI does.
-    """
-    with _flock(codex_home / OUTER_LOCK_NAME, timeout):
-        yield
-
-
-@contextmanager
-def commit_lock(codex_home: Path, timeout: float = 60.0) -> Iterator[None]:
-    """The short lock around writing or removing ``auth.json`` (``auth.json.lock``)."""
-    with _flock(codex_home / COMMIT_LOCK_NAME, timeout):
-        yield

@@ -17,16 +17,20 @@ from pathlib import Path
 from loginkit.core._exceptions import CredentialStoreError, NotLoggedInError, RefreshError
 from loginkit.core._limits import Timeouts
 from loginkit.core._log import log_event
+from loginkit.core._profiles import OPENAI_CLIENT_ID
 from loginkit.store._authfile import (
+    PROVENANCE_KEY,
     AuthDotJson,
     EphemeralStore,
     FileStore,
     TokenData,
-    auth_lock,
+    record_identity,
     utc_now_rfc3339,
 )
 from loginkit.store._critical import deferred_interrupts
 from loginkit.store._home import AuthCredentialsStoreMode, check_home, find_codex_home
+from loginkit.store._locks import auth_lock
+from loginkit.store._provenance import token_fingerprint
 from loginkit.store._refresh import (
     DEFAULT_MIN_VALIDITY,
     forget_failure,
@@ -134,7 +138,7 @@ def logout(codex_home: Path | str | None = None, store: StoreArg = None) -> Logo
 class LoginStatus:
     """What ``loginkit login status`` shows. No field holds a secret."""
 
-    mode: str | None  # "apikey" | "chatgpt" | None (not logged in)
+    mode: str | None  # "apikey" | "chatgpt" | "oidc" | None (not logged in)
     store: str
     masked_api_key: str | None = None
     email: str | None = None
@@ -142,14 +146,23 @@ class LoginStatus:
     plan: str | None = None
     access_token_expires_at: int | None = None
     last_refresh: str | None = None
+    #: The provider of a sign-in that is not Codex's (None for Codex's own sign-ins).
+    issuer: str | None = None
+    #: The id_token's ``sub``, for a provider whose id_token names no email.
+    subject: str | None = None
+    #: The provider rejected the refresh token for good: a new sign-in is needed.
+    signed_out: bool = False
 
     @property
     def logged_in(self) -> bool:
-        return self.mode is not None
+        return self.mode is not None and not self.signed_out
 
 
 def login_status(codex_home: Path | str | None = None, store: StoreArg = None) -> LoginStatus:
-    _, credential_store = resolve(codex_home, store)
+    """Who is signed in, with which provider, where, and until when (no secret). ``mode`` is
+    ``apikey``, ``chatgpt`` (Codex's sign-in) or ``oidc`` (any other provider's); ``signed_out``
+    says the provider rejected the refresh token for good (``logged_in`` is then False)."""
+    home, credential_store = resolve(codex_home, store)
     auth = credential_store.load()
     where = credential_store.describe()
     if auth is None:
@@ -168,14 +181,22 @@ def login_status(codex_home: Path | str | None = None, store: StoreArg = None) -
         info = parse_id_token(tokens.id_token)
     except JwtFormatError:
         info = None
+    known = auth.provenance
+    expiry = None if known is None else known.expiry_for(tokens.access_token)
+    identity = record_identity(auth)
+    generic = identity is not None and identity[1] != OPENAI_CLIENT_ID
     return LoginStatus(
-        mode="chatgpt",
+        mode="chatgpt" if not generic else "oidc",
         store=where,
         email=info.email if info else None,
         account_id=tokens.account_id or (info.account_id if info else None),
         plan=info.plan_type if info else None,
-        access_token_expires_at=token_expiry(tokens.access_token),
+        access_token_expires_at=token_expiry(tokens.access_token)
+        or (expiry[0] if expiry else None),
         last_refresh=auth.last_refresh,
+        issuer=identity[0] if generic and identity else None,
+        subject=info.subject if info else None,
+        signed_out=remembered_failure(home, tokens.refresh_token) is not None,
     )
 
 
@@ -233,10 +254,37 @@ def _usable(auth: AuthDotJson | None, min_validity: float) -> str | None:
         return auth.openai_api_key
     if auth.tokens is None:
         raise CredentialStoreError("Token data is not available.")
+    known = auth.provenance
     stale = needs_refresh(
-        auth.tokens.access_token, auth.last_refresh, now=time.time(), min_validity=min_validity
+        auth.tokens.access_token,
+        auth.last_refresh,
+        now=time.time(),
+        min_validity=min_validity,
+        expiry=None if known is None else known.expiry_for(auth.tokens.access_token),
     )
     return None if stale else auth.tokens.access_token
+
+
+def _with_new_expiry(
+    auth: AuthDotJson, access_token: str, expires_in: str | None
+) -> dict[str, object]:
+    """The record's extra fields with its provenance's expiry for the new access token (kept
+    when the server said nothing, dropped: a stale expiry is never trusted, see Provenance)."""
+    import dataclasses
+
+    extra = dict(auth.extra)
+    known = auth.provenance
+    if known is None:
+        return extra
+    lifetime = int(expires_in) if expires_in is not None else None
+    renewed = dataclasses.replace(
+        known,
+        expires_at=None if lifetime is None else int(time.time()) + lifetime,
+        lifetime=lifetime,
+        fingerprint=None if lifetime is None else token_fingerprint(access_token),
+    )
+    extra[PROVENANCE_KEY] = renewed.to_dict()
+    return extra
 
 
 def _refresh_locked(
@@ -257,7 +305,12 @@ def _refresh_locked(
     try:
         with deferred_interrupts() as section:
             try:
-                fresh = request_refresh(tokens.refresh_token, tokens.id_token, timeouts=timeouts)
+                fresh = request_refresh(
+                    tokens.refresh_token,
+                    tokens.id_token,
+                    timeouts=timeouts,
+                    provenance=auth.provenance,
+                )
             except RefreshError as exc:
                 if exc.permanent:
                     remember_failure(home, tokens.refresh_token, exc)
@@ -274,7 +327,7 @@ def _refresh_locked(
                 openai_api_key=auth.openai_api_key,
                 tokens=updated,
                 last_refresh=utc_now_rfc3339(),
-                extra=auth.extra,
+                extra=_with_new_expiry(auth, updated.access_token, fresh.get("expires_in")),
             )
             if reservation is not None and isinstance(credential_store, FileStore):
                 credential_store.save(record, reservation)

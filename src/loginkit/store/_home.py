@@ -63,3 +63,29 @@ def check_home(path: Path) -> None:
 def make_home(path: Path) -> None:
     """Create the home directory (and missing parents) 0700 whatever the umask."""
     make_private_dirs(path)
+
+
+def config_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """loginkit's own directory: ``$XDG_CONFIG_HOME/loginkit``, else ``~/.config/loginkit``.
+    It holds ``loginkit.toml`` and the homes of every provider but Codex."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME", "")
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".config"
+    return root / "loginkit"
+
+
+def provider_home(issuer: str, client_id: str, environ: Mapping[str, str] | None = None) -> Path:
+    """The home of one issuer + client id of a generic provider: a directory of its own under
+    :func:`config_dir`, never ``~/.codex`` (a generic sign-in must not replace Codex's).
+
+    The name is readable (host, path, client id) and ends with a hash of the exact pair, so two
+    pairs that read alike never share a directory.
+    """
+    import hashlib
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(issuer.rstrip("/"))
+    readable = f"{parts.hostname or 'issuer'}{parts.path}--{client_id}"
+    slug = "".join(c if c.isalnum() or c in "-._" else "-" for c in readable)[:80].strip("-.")
+    digest = hashlib.sha256(f"{issuer.rstrip('/')}\n{client_id}".encode()).hexdigest()[:10]
+    return config_dir(environ) / "providers" / f"{slug}-{digest}"

@@ -30,6 +30,7 @@ from loginkit.core._profiles import (
 )
 from loginkit.core._redact import scrub
 from loginkit.oauth._provider import Provider
+from loginkit.store._provenance import Provenance
 
 logger = logging.getLogger("loginkit.refresh")
 
@@ -87,25 +88,46 @@ def _parse_rfc3339(value: str | None) -> float | None:
 
 
 def needs_refresh(
-    access_token: str, last_refresh: str | None, *, now: float, min_validity: float
+    access_token: str,
+    last_refresh: str | None,
+    *,
+    now: float,
+    min_validity: float,
+    expiry: tuple[int, int | None] | None = None,
 ) -> bool:
-    """True when the access token expires within ``min_validity`` seconds (or, without ``exp``,
-    when the last refresh is more than eight days old)."""
+    """True when the access token expires within ``min_validity`` seconds; without a JWT ``exp``,
+    ``expiry`` (the ``(expires_at, lifetime)`` stored from ``expires_in``) says when; without
+    either, the Codex rule: the last refresh is more than eight days old.
+
+    The margin is at most half the token's lifetime, when that is known: a 60-second token is
+    not refreshed on every call just because ``min_validity`` is 60.
+    """
     exp = token_expiry(access_token)
+    lifetime: int | None = None
     if exp is not None:
-        return exp - now < min_validity
+        issued = jwt_claims(access_token).get("iat")
+        if isinstance(issued, int) and not isinstance(issued, bool) and issued < exp:
+            lifetime = exp - issued
+    elif expiry is not None:
+        exp, lifetime = expiry
+    if exp is not None:
+        margin = min_validity if lifetime is None else min(min_validity, lifetime / 2)
+        return exp - now < margin
     refreshed = _parse_rfc3339(last_refresh)
     return refreshed is None or now - refreshed > MAX_REFRESH_AGE
 
 
-def refresh_endpoint(id_token: str) -> tuple[str, str]:
-    """``(token URL, client id)`` for the issuer and client the id_token was issued by/for."""
+def refresh_endpoint(id_token: str, provenance: Provenance | None = None) -> tuple[str, str]:
+    """``(token URL, client id)`` for the issuer and client the record belongs to: what it
+    stored (:class:`Provenance`), else what its id_token was issued by/for."""
     claims = jwt_claims(id_token)
     issuer = claims.get("iss") if isinstance(claims.get("iss"), str) else OPENAI_ISSUER
     audience = claims.get("aud")
     if isinstance(audience, list):
         audience = audience[0] if audience else None
     client_id = audience if isinstance(audience, str) else OPENAI_CLIENT_ID
+    if provenance is not None and provenance.issuer and provenance.client_id:
+        issuer, client_id = provenance.issuer, provenance.client_id
     override = os.environ.get("CODEX_REFRESH_TOKEN_URL_OVERRIDE", "").strip()
     url = override or f"{str(issuer).rstrip('/')}/oauth/token"
     return url, client_id
@@ -173,14 +195,20 @@ def _permanent_from(body: str) -> RefreshError:
 
 
 def request_refresh(
-    refresh_token: str, id_token: str, *, timeouts: Any, client: Any = None
+    refresh_token: str,
+    id_token: str,
+    *,
+    timeouts: Any,
+    client: Any = None,
+    provenance: Provenance | None = None,
 ) -> dict[str, str]:
-    """POST the refresh grant; returns the token fields the server sent (some may be absent).
+    """POST the refresh grant; returns the token fields the server sent (some may be absent),
+    and ``expires_in`` (whole seconds, as text) when it sent a usable one.
 
     The openai profile sends JSON, as auth.openai.com expects; any other client sends the
     standard form encoding (RFC 6749 section 6).
     """
-    url, client_id = refresh_endpoint(id_token)
+    url, client_id = refresh_endpoint(id_token, provenance)
     issuer = url.removesuffix("/oauth/token")
     provider = Provider(profile_for(issuer, client_id), issuer, timeouts, client=client)
     try:
@@ -262,11 +290,17 @@ def _refresh(provider: Provider, url: str, client_id: str, refresh_token: str) -
                 reason="transient",
             )
         log_event(logger, logging.INFO, "access token refreshed", status=status)
-        return {
+        fresh = {
             k: v
             for k in ("id_token", "access_token", "refresh_token")
             if isinstance(v := payload.get(k), str) and v
         }
+        from loginkit.oauth._token import lifetime_from
+
+        lifetime = lifetime_from(payload.get("expires_in"))
+        if lifetime is not None:
+            fresh["expires_in"] = str(lifetime)
+        return fresh
     detail = parse_token_endpoint_error(text)
     log_event(
         logger,
