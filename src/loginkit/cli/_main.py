@@ -167,6 +167,31 @@ def _build_parser() -> argparse.ArgumentParser:
         default=60.0,
         help="refresh first if the token expires within this many seconds (default: %(default)s)",
     )
+    doctor = sub.add_parser(
+        "doctor", help="say what would stop a sign-in here, before signing in (opens nothing)"
+    )
+    _common(doctor)
+    doctor.add_argument(
+        "--issuer", default=OPENAI_ISSUER, help="OAuth issuer base URL (default: %(default)s)"
+    )
+    doctor.add_argument(
+        "--client-id", default=OPENAI_CLIENT_ID, help="OAuth client id (default: Codex's)"
+    )
+    doctor.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="loopback callback port to check; 0: any free one (default: %(default)s)",
+    )
+    doctor.add_argument(
+        "--bind",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="IPv4 address of the callback server (default: %(default)s)",
+    )
+    doctor.add_argument(
+        "--json", action="store_true", help="print one JSON object with every check on stdout"
+    )
     return parser
 
 
@@ -198,6 +223,10 @@ def main(argv: list[str] | None = None, *, prelinked: Prelinked | None = None) -
         from loginkit.cli._credentials import run_token
 
         return run_token(args)
+    if args.command == "doctor":
+        from loginkit.cli._doctor import run_doctor
+
+        return run_doctor(args)
     parser.print_help(sys.stderr)
     return EXIT_FAILURE
 
