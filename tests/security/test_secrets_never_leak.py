@@ -176,6 +176,12 @@ def forged_then_complete(env: Env, live: Live) -> None:
     env.complete(live)
 
 
+def other_issuer_then_complete(env: Env, live: Live) -> None:
+    other = "https%3A%2F%2Fauth.example%2F" + live.state  # an iss echoing the state
+    assert live.get(f"/auth/callback?code={env.code}&state={live.state}&iss={other}") == 400
+    env.complete(live)
+
+
 def provider_error_echoing_state(env: Env, live: Live) -> None:
     live.get(
         f"/auth/callback?error=access_denied&state={live.state}"
@@ -223,6 +229,12 @@ SCENARIOS = [
         None,
         forged_then_complete,
         also=C.CALLBACK_STATE_MISMATCH,
+    ),
+    Scenario(
+        "issuer-mismatch-then-success",
+        None,
+        other_issuer_then_complete,
+        also=C.CALLBACK_ISSUER_MISMATCH,
     ),
     Scenario(
         "provider-error-echoing-state", C.PROVIDER_CALLBACK_ERROR, provider_error_echoing_state

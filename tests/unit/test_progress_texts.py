@@ -243,9 +243,9 @@ def test_vocabulary_is_closed_and_stable() -> None:
     assert len(ALL_PHASES) == 10
     assert len({p.id for p in ALL_PHASES}) == 10
     assert len(LoginFailurePhase) == 8, "the seed's 7, plus discover_provider"
-    assert len(LoginFailureCategory) == 18, (
-        "the seed's 14, plus local_port_forbidden, id_token_invalid, login_timed_out and"
-        " provider_discovery_failed"
+    assert len(LoginFailureCategory) == 19, (
+        "the seed's 14, plus local_port_forbidden, id_token_invalid, login_timed_out,"
+        " provider_discovery_failed and callback_issuer_mismatch"
     )
     assert [c.id for c in LoginFailureCategory] == [
         "local_server_unavailable",
@@ -266,6 +266,7 @@ def test_vocabulary_is_closed_and_stable() -> None:
         "id_token_invalid",
         "login_timed_out",
         "provider_discovery_failed",
+        "callback_issuer_mismatch",
     ]
     assert str(LoginFailureCategory.PERSIST_FAILED) == "persist_failed"
     assert str(LoginFailurePhase.REDIRECT_BACK_TO_CODEX) == "redirecting back to Codex"

@@ -128,6 +128,11 @@ class LoginFailureCategory(CategoryWords, enum.Enum):
     #: this issuer (404, not JSON, unreachable, another ``issuer``). Reported before any link is
     #: printed, instead of a link to guessed paths that cannot work.
     PROVIDER_DISCOVERY_FAILED = "provider_discovery_failed"
+    #: Not in the seed (RFC 9207): a callback whose ``iss`` is not this run's issuer, or that
+    #: lacks ``iss`` when discovery announced it. The code is never exchanged (a mix-up attack
+    #: sends the person's code to the wrong token endpoint); the run keeps waiting, as for a
+    #: state mismatch.
+    CALLBACK_ISSUER_MISMATCH = "callback_issuer_mismatch"
 
 
 _NETWORK_HELP = "Check your network, proxy, or custom CA setup, then try again."
@@ -208,6 +213,10 @@ CATEGORY_TEXT.update(
             "Couldn't find the sign-in service",
             "Check --issuer: it must be the provider's issuer URL, the one its"
             " /.well-known/openid-configuration names.",
+        ),
+        LoginFailureCategory.CALLBACK_ISSUER_MISMATCH: (
+            "The sign-in came back from another sign-in service",
+            "Open only the link `{login}` prints; if this repeats, check --issuer.",
         ),
     }
 )
