@@ -148,3 +148,20 @@ def test_the_library_reports_failures_and_can_skip_revocation(
     skipped = logout(home, revoke=False)
     assert skipped.removed and skipped.revocation_failures == []
     assert fake_issuer.paths == requests, "revoke=False sends nothing"
+
+
+def test_an_access_token_the_provider_does_not_revoke_is_not_a_failure(
+    home: Path, fake_issuer: FakeIssuer
+) -> None:
+    """RFC 7009 2.2.1 ``unsupported_token_type`` (oidc-provider for its access tokens): the
+    access token expires on its own; for the refresh token it is a failure."""
+    announce(fake_issuer)
+    unsupported = Behaviour("status", 400, b'{"error":"unsupported_token_type"}')
+    fake_issuer.script = [Behaviour("status", 200, b""), unsupported]
+    write_record(home, fake_issuer.issuer)
+    assert logout(home).revocation_failures == []
+    fake_issuer.script = [unsupported, unsupported]
+    write_record(home, fake_issuer.issuer)
+    (failure,) = logout(home).revocation_failures
+    assert failure.startswith(f"The refresh token could not be revoked at {fake_issuer.issuer}")
+    assert "does not revoke refresh tokens" in failure

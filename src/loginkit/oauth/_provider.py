@@ -166,23 +166,24 @@ class Provider:
         found = self.discovery_document().get("revocation_endpoint")
         return found if isinstance(found, str) and found else None
 
-    def revoke(self, token: str, hint: str, *, client_id: str) -> bool:
+    def revoke(self, token: str, hint: str, *, client_id: str) -> str:
         """Revoke ``token`` (``hint``: ``refresh_token`` or ``access_token``) at the announced
-        revocation endpoint. False when none is announced (nothing was sent); raises
+        revocation endpoint: ``"revoked"``, ``"unsupported"`` (the provider does not revoke
+        this token type) or ``"no endpoint"`` (none announced; nothing was sent). Raises
         :class:`DiscoveryError` or a :class:`TokenExchangeError` when the revocation failed."""
         from loginkit.oauth._token import revoke_token
 
         url = self.revocation_endpoint()
         if url is None:
-            return False
-        revoke_token(
+            return "no endpoint"
+        revoked = revoke_token(
             self.client(sanitize_url_for_logging(url)),
             revocation_url=url,
             client_id=client_id,
             token=token,
             hint=hint,
         )
-        return True
+        return "revoked" if revoked else "unsupported"
 
     def close(self) -> None:
         if self._owns_client and self._client is not None:

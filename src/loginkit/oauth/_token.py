@@ -320,12 +320,14 @@ REVOCATION_HINTS = ("refresh_token", "access_token")
 
 def revoke_token(
     client: httpx2.Client, *, revocation_url: str, client_id: str, token: str, hint: str
-) -> None:
+) -> bool:
     """RFC 7009 revocation of one token: POST ``token``, ``token_type_hint`` and ``client_id``
-    (a public client authenticates by its id only). A 200 is success, also for a token the
-    server no longer knew (section 2.2). Anything else raises a :class:`TokenExchangeError`
-    whose message names the status and the parsed error, never the token; a caller that shows
-    it must still scrub it (a server may echo the request into its error)."""
+    (a public client authenticates by its id only). True on a 200, also for a token the server
+    no longer knew (section 2.2); False when the server answers ``unsupported_token_type`` (it
+    does not revoke tokens of this type, section 2.2.1: oidc-provider for its access tokens).
+    Anything else raises a :class:`TokenExchangeError` whose message names the status and the
+    parsed error, never the token; a caller that shows it must still scrub it (a server may
+    echo the request into its error)."""
     from loginkit.core._exceptions import status_text
 
     if hint not in REVOCATION_HINTS:
@@ -349,8 +351,11 @@ def revoke_token(
         raise _transport_error(endpoint, exc) from None
     if response.status_code == 200:
         log_event(logger, logging.INFO, "token revoked", hint=hint)
-        return
+        return True
     detail = parse_token_endpoint_error(text)
+    if response.status_code == 400 and detail.error_code == "unsupported_token_type":
+        log_event(logger, logging.INFO, "token type not revocable at this provider", hint=hint)
+        return False
     error_code = scrub(detail.error_code or "unknown", [token])
     log_event(
         logger,

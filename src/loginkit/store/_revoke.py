@@ -91,9 +91,18 @@ def revoke_record(auth: AuthDotJson, timeouts: Timeouts | None = None) -> list[s
             if not token:
                 continue
             try:
-                if not provider.revoke(token, hint, client_id=client_id):
+                outcome = provider.revoke(token, hint, client_id=client_id)
+                if outcome == "no endpoint":
                     log_event(logger, logging.INFO, "logout: no revocation endpoint announced")
                     return []
+                if outcome == "unsupported" and hint == "refresh_token":
+                    # The long-lived one: its staying valid is what the person must know.
+                    warnings.append(
+                        f"The {what} could not be revoked at {shown}: it does not revoke"
+                        f" refresh tokens. {_STAYS}"
+                    )
+                # An access token the provider cannot revoke expires on its own (and RFC 7009
+                # asks it to drop those of a revoked refresh token's grant): not a failure.
             except DiscoveryError as exc:
                 log_event(logger, logging.WARNING, "logout: discovery failed", error=exc.reason)
                 return [
