@@ -70,6 +70,8 @@ class Env:
     code: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     extra_secrets: list[str] = field(default_factory=list)
     cleanup: list[Callable[[], None]] = field(default_factory=list)
+    #: The run being driven (set once it serves), for scenarios that act on it directly.
+    run: flow.LoginRun | None = None
 
     def callback(self, live: Live) -> int | None:
         return live.get(f"/auth/callback?code={self.code}&state={live.state}")
@@ -176,11 +178,54 @@ def forged_then_complete(env: Env, live: Live) -> None:
     env.complete(live)
 
 
+def other_issuer_then_complete(env: Env, live: Live) -> None:
+    other = "https%3A%2F%2Fauth.example%2F" + live.state  # an iss echoing the state
+    assert live.get(f"/auth/callback?code={env.code}&state={live.state}&iss={other}") == 400
+    env.complete(live)
+
+
 def provider_error_echoing_state(env: Env, live: Live) -> None:
     live.get(
         f"/auth/callback?error=access_denied&state={live.state}"
         f"&error_description=request+for+state+{live.state}+was+denied"
     )
+
+
+def cancel_during_the_exchange(env: Env, live: Live) -> None:
+    """The program (or Ctrl-C) cancels while the code is at the token endpoint."""
+    sent = threading.Thread(target=lambda: env.callback(live), daemon=True)
+    sent.start()
+    time.sleep(0.5)  # the exchange is stalled at the token endpoint
+    assert env.run is not None
+    env.run.cancel()
+    sent.join(10)
+
+
+def generic_without_discovery(env: Env) -> dict[str, Any]:
+    """A generic client id: the issuer (which has no discovery document) is looked up first."""
+    return {"client_id": "generic-cli"}
+
+
+def another_providers_record(env: Env) -> dict[str, Any]:
+    """The home holds a generic provider's sign-in; a Codex sign-in must not replace it."""
+    home = env.tmp / "home"
+    home.mkdir(mode=0o700, exist_ok=True)
+    access, refresh = random_token(), random_token()
+    record = {
+        "auth_mode": "chatgpt",
+        "OPENAI_API_KEY": None,
+        "tokens": {
+            "id_token": random_jwt("https://idp.example.com"),
+            "access_token": access,
+            "refresh_token": refresh,
+            "account_id": None,
+        },
+        "loginkit": {"issuer": "https://idp.example.com", "client_id": "someone-else"},
+    }
+    (home / "auth.json").write_text(json.dumps(record))
+    (home / "auth.json").chmod(0o600)
+    env.extra_secrets += [access, refresh]
+    return {}
 
 
 def missing_code(env: Env, live: Live) -> None:
@@ -223,6 +268,12 @@ SCENARIOS = [
         None,
         forged_then_complete,
         also=C.CALLBACK_STATE_MISMATCH,
+    ),
+    Scenario(
+        "issuer-mismatch-then-success",
+        None,
+        other_issuer_then_complete,
+        also=C.CALLBACK_ISSUER_MISMATCH,
     ),
     Scenario(
         "provider-error-echoing-state", C.PROVIDER_CALLBACK_ERROR, provider_error_echoing_state
@@ -274,6 +325,14 @@ SCENARIOS = [
         lambda env: {"forced_chatgpt_workspace_id": "org-someone-else"},
     ),
     Scenario("persist-failed", C.PERSIST_FAILED, Env.callback, unwritable_home),
+    Scenario("cancelled-mid-exchange", C.LOGIN_CANCELLED, cancel_during_the_exchange, stall),
+    Scenario("discovery-failed", C.PROVIDER_DISCOVERY_FAILED, nothing, generic_without_discovery),
+    Scenario(
+        "another-providers-record",
+        C.ANOTHER_PROVIDERS_RECORD,
+        Env.callback,
+        another_providers_record,
+    ),
     Scenario(
         "redirect-failed",
         C.REDIRECT_FAILED,
@@ -402,6 +461,7 @@ def run_once(
                 error.append(exc)
             else:
                 live = Live(server.actual_port, rec.states[-1])
+                env.run = rec.runs[-1]
                 scenario.drive(env, live)
                 try:
                     server.block_until_done(timeout=30)
@@ -414,6 +474,7 @@ def run_once(
             )
             worker.start()
             live_or_none = wait_until_serving(rec, worker)
+            env.run = rec.runs[-1] if rec.runs else None
             if live_or_none is not None:
                 scenario.drive(env, live_or_none)
             worker.join(30)

@@ -59,10 +59,12 @@ def id_token_for(
     *,
     issuer: str | None = None,
     client_id: str = OPENAI_CLIENT_ID,
+    nonce: str | None = None,
     **auth: Any,
 ) -> str:
     """An id_token shaped like auth.openai.com's. Without ``issuer`` it has no ``iss`` and fails
-    verification: a sign-in test passes the fake issuer's URL."""
+    verification: a sign-in test passes the fake issuer's URL. A generic run's id_token must
+    carry the ``nonce`` of its authorize URL."""
     claims: dict[str, Any] = {"chatgpt_plan_type": "plus", "chatgpt_user_id": "user-alice"}
     if account_id is not None:
         claims["chatgpt_account_id"] = account_id
@@ -78,6 +80,8 @@ def id_token_for(
     }
     if issuer is not None:
         payload["iss"] = issuer
+    if nonce is not None:
+        payload["nonce"] = nonce
     return make_jwt(payload)
 
 
@@ -98,8 +102,9 @@ class FakeIssuer:
     requests: list[dict[str, str]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     get_paths: list[str] = field(default_factory=list)
-    #: When set, served at /.well-known/openid-configuration ("{issuer}" is filled in).
-    discovery: dict[str, str] | None = None
+    #: When set, served at /.well-known/openid-configuration ("{issuer}" is filled in in every
+    #: string; other JSON values, such as ``true``, are served as they are).
+    discovery: dict[str, Any] | None = None
     #: Empty: one for this issuer is minted when it starts (its URL is known only then).
     id_token: str = ""
     #: Served at /.well-known/jwks.json; None: the public half of :func:`signing_key`.
@@ -172,7 +177,10 @@ def _handler(fake: FakeIssuer) -> type[BaseHTTPRequestHandler]:
             if fake.discovery is None or self.path != "/.well-known/openid-configuration":
                 self._answer(Behaviour("status", 404, b"{}"), b"")
                 return
-            doc = {k: v.replace("{issuer}", fake.issuer) for k, v in fake.discovery.items()}
+            doc = {
+                k: v.replace("{issuer}", fake.issuer) if isinstance(v, str) else v
+                for k, v in fake.discovery.items()
+            }
             self._answer(Behaviour("status", 200, json.dumps(doc).encode()), b"")
 
         def do_POST(self) -> None:

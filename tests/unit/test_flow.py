@@ -711,11 +711,12 @@ def test_generic_provider_endpoints_come_from_discovery(
         "token_endpoint": "{issuer}/token/v2",
         "jwks_uri": "{issuer}/keys/v2/jwks.json",
     }
-    fake_issuer.id_token = id_token_for(issuer=fake_issuer.issuer, client_id="my-cli")
     run = start_run(home, fake_issuer.issuer, client_id="my-cli")
     assert run.server.auth_url.startswith(
         f"{fake_issuer.issuer}/authorize/v2?response_type=code&client_id=my-cli&"
     )
+    (nonce,) = parse_qs(urlsplit(run.server.auth_url).query)["nonce"]
+    fake_issuer.id_token = id_token_for(issuer=fake_issuer.issuer, client_id="my-cli", nonce=nonce)
     assert run.callback(f"code=c&state={STATE}").status == 302
     run.get("/success")
     run.finish_ok()

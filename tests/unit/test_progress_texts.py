@@ -243,9 +243,9 @@ def test_vocabulary_is_closed_and_stable() -> None:
     assert len(ALL_PHASES) == 10
     assert len({p.id for p in ALL_PHASES}) == 10
     assert len(LoginFailurePhase) == 8, "the seed's 7, plus discover_provider"
-    assert len(LoginFailureCategory) == 19, (
+    assert len(LoginFailureCategory) == 20, (
         "the seed's 14, plus local_port_forbidden, id_token_invalid, login_timed_out,"
-        " provider_discovery_failed and another_providers_record"
+        " provider_discovery_failed, another_providers_record and callback_issuer_mismatch"
     )
     assert [c.id for c in LoginFailureCategory] == [
         "local_server_unavailable",
@@ -267,6 +267,7 @@ def test_vocabulary_is_closed_and_stable() -> None:
         "login_timed_out",
         "provider_discovery_failed",
         "another_providers_record",
+        "callback_issuer_mismatch",
     ]
     assert str(LoginFailureCategory.PERSIST_FAILED) == "persist_failed"
     assert str(LoginFailurePhase.REDIRECT_BACK_TO_CODEX) == "redirecting back to Codex"

@@ -63,7 +63,7 @@ class Context:
     port: int = DEFAULT_PORT
 
 
-def _provider(args: argparse.Namespace) -> tuple[str, str, Profile, int]:
+def resolve_provider(args: argparse.Namespace) -> tuple[str, str, Profile, int]:
     """Issuer, client id, profile and port from the flags, ``--profile`` and the defaults (flags
     win over the named profile, the named profile over the defaults)."""
     import dataclasses
@@ -108,7 +108,7 @@ def load_context(args: argparse.Namespace) -> Context:
     from loginkit.store._home import AuthCredentialsStoreMode
 
     signs_in = args.command == "login" and args.login_command != "status"
-    issuer, client_id, profile, port = _provider(args)
+    issuer, client_id, profile, port = resolve_provider(args)
     explicit = getattr(args, "codex_home", None)
     if explicit is None and profile.name != "openai":
         from loginkit.store._home import provider_home

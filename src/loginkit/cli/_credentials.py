@@ -27,6 +27,8 @@ STATUS_NOT_LOGGED_IN = 1
 STATUS_ERROR = 2
 #: The provider rejected the refresh token for good: credentials are stored, but useless.
 STATUS_SIGNED_OUT = 3
+#: ``loginkit logout``: removed here, but the provider did not revoke the tokens (RFC 7009).
+LOGOUT_NOT_REVOKED = 2
 
 API_KEY_SAVED = "API key saved. Authentication is checked when you send a request."
 
@@ -198,14 +200,15 @@ def run_logout(args: argparse.Namespace) -> int:
     from loginkit.store._credentials import logout
 
     try:
-        result = logout(ctx.codex_home)
+        result = logout(ctx.codex_home, ctx.store_mode)
     except LoginkitError as exc:
         _say(f"Error logging out: {exc}")
         return EXIT_FAILURE
-    for warning in result.warnings:
+    for warning in [*result.warnings, *result.revocation_failures]:
         _say(f"Warning: {warning}")
     _say("Successfully logged out" if result.removed else "Not logged in")
-    return EXIT_OK
+    # Deleted here, but the provider may still honour the tokens: a script must be able to tell.
+    return LOGOUT_NOT_REVOKED if result.revocation_failures else EXIT_OK
 
 
 def run_token(args: argparse.Namespace) -> int:

@@ -323,11 +323,18 @@ def run_checks(args: argparse.Namespace) -> list[Check]:
 def run_doctor(args: argparse.Namespace) -> int:
     """Run every check, print them (a line each, or one JSON object), and return 0 when a
     sign-in can work here (no check is a problem), else 1."""
+    from loginkit.cli._context import resolve_provider
     from loginkit.cli._render import Renderer
-    from loginkit.core._profiles import profile_for
 
+    # The record a sign-in with these flags would use: --profile, --issuer, --client-id, --port,
+    # and the provider's own home for any provider but Codex's.
+    args.issuer, args.client_id, profile, args.port = resolve_provider(args)
+    if args.codex_home is None and profile.name != "openai":
+        from loginkit.store._home import provider_home
+
+        args.codex_home = provider_home(args.issuer, args.client_id)
     renderer = Renderer(
-        profile_for(args.issuer, args.client_id),
+        profile,
         json_mode=args.json,
         err=sys.stderr,
         out=sys.stdout,

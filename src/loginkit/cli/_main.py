@@ -172,16 +172,10 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _common(doctor)
     doctor.add_argument(
-        "--issuer", default=OPENAI_ISSUER, help="OAuth issuer base URL (default: %(default)s)"
-    )
-    doctor.add_argument(
-        "--client-id", default=OPENAI_CLIENT_ID, help="OAuth client id (default: Codex's)"
-    )
-    doctor.add_argument(
         "--port",
         type=int,
-        default=DEFAULT_PORT,
-        help="loopback callback port to check; 0: any free one (default: %(default)s)",
+        default=None,
+        help=f"loopback callback port to check; 0: any free one (default: {DEFAULT_PORT})",
     )
     doctor.add_argument(
         "--bind",

@@ -131,6 +131,11 @@ class LoginFailureCategory(CategoryWords, enum.Enum):
     #: Not in the seed: the home already holds the sign-in of another issuer or client id, which
     #: a sign-in never replaces silently (a generic sign-in used to overwrite Codex's).
     ANOTHER_PROVIDERS_RECORD = "another_providers_record"
+    #: Not in the seed (RFC 9207): a callback whose ``iss`` is not this run's issuer, or that
+    #: lacks ``iss`` when discovery announced it. The code is never exchanged (a mix-up attack
+    #: sends the person's code to the wrong token endpoint); the run keeps waiting, as for a
+    #: state mismatch.
+    CALLBACK_ISSUER_MISMATCH = "callback_issuer_mismatch"
 
 
 _NETWORK_HELP = "Check your network, proxy, or custom CA setup, then try again."
@@ -216,6 +221,10 @@ CATEGORY_TEXT.update(
             "Couldn't find the sign-in service",
             "Check --issuer: it must be the provider's issuer URL, the one its"
             " /.well-known/openid-configuration names.",
+        ),
+        LoginFailureCategory.CALLBACK_ISSUER_MISMATCH: (
+            "The sign-in came back from another sign-in service",
+            "Open only the link `{login}` prints; if this repeats, check --issuer.",
         ),
     }
 )

@@ -191,6 +191,35 @@ class CallbackContext:
     rejections: RejectionLog = field(default_factory=RejectionLog, repr=False, compare=False)
     #: The one-shot launch address, when the browser is launched through it.
     start: OneShotStart | None = field(default=None, repr=False, compare=False)
+    #: RFC 9207: the issuer a callback's ``iss`` must name (the discovered ``issuer``, else the
+    #: configured one). None: no check (a caller that forgets it gets the seed's behaviour).
+    expected_issuer: str | None = None
+    #: Discovery announced ``authorization_response_iss_parameter_supported``: a callback
+    #: without ``iss`` is refused too. Otherwise ``iss`` is checked only when present.
+    issuer_required: bool = False
+
+    def issuer_problem(self, iss: str | None) -> str | None:
+        """Why a callback's ``iss`` is not acceptable, or None. The message names the expected
+        issuer, never the received value (untrusted text, possibly an attacker's)."""
+        expected = self.expected_issuer
+        if expected is None:
+            return None
+        shown = sanitize(expected)
+        if iss is None:
+            if not self.issuer_required:
+                return None
+            return (
+                f"The sign-in response did not name its issuer (iss), which {shown} announces"
+                " it always does; its code was not used"
+            )
+        # One trailing slash is forgiven, as for the id_token's iss; anything else is another
+        # issuer (RFC 9207 section 2.4: simple string comparison).
+        if iss.rstrip("/") != expected.rstrip("/"):
+            return (
+                f"The sign-in response names another issuer (iss) than {shown}; its code was"
+                " not used"
+            )
+        return None
 
     @property
     def allowed_hosts(self) -> frozenset[str]:
@@ -364,6 +393,28 @@ def _callback(query: str, path: str, ctx: CallbackContext) -> Decision:
             "State mismatch",
         )
         return Reply(plain(400, "State mismatch"), (received, failure))
+
+    # RFC 9207 (mix-up attacks): checked before the error and the code, since an error response
+    # carries ``iss`` too. The code is never exchanged; the run keeps waiting.
+    problem = ctx.issuer_problem(params.get("iss"))
+    if problem is not None:
+        if not ctx.rejections.allow("issuer_mismatch"):
+            return Reply(plain(400, "Issuer mismatch"))
+        # The value is untrusted text: only whether it was there is logged.
+        log_event(
+            logger,
+            logging.WARNING,
+            "login callback issuer mismatch",
+            has_iss="iss" in params,
+            has_code=has_code,
+            has_error=has_error,
+        )
+        failure = _failed(
+            LoginFailurePhase.VALIDATE_CALLBACK,
+            LoginFailureCategory.CALLBACK_ISSUER_MISMATCH,
+            problem,
+        )
+        return Reply(plain(400, "Issuer mismatch"), (received, failure))
 
     if error is not None:
         # A provider that echoes the request must not put this run's state on screen, in the

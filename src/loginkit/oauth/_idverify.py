@@ -13,6 +13,7 @@ Messages name the check that failed and never contain the token.
 
 from __future__ import annotations
 
+import hmac
 import json
 import time
 from typing import Any
@@ -59,8 +60,13 @@ def verify_id_token(
     client_id: str,
     now: float | None = None,
     leeway: int = LEEWAY,
+    nonce: str | None = None,
 ) -> dict[str, Any]:
-    """Verify ``id_token`` and return its claims; raise :class:`IdTokenRejected` otherwise."""
+    """Verify ``id_token`` and return its claims; raise :class:`IdTokenRejected` otherwise.
+
+    ``nonce``: the value this run sent in its authorize URL; the token must carry exactly it
+    (OpenID Connect Core 3.1.3.7 step 11), compared in constant time and never shown. None
+    skips the check: pass it whenever the run sent one, or a replayed id_token is accepted."""
     from joserfc import jwt
     from joserfc.errors import (
         BadSignatureError,
@@ -153,4 +159,12 @@ def verify_id_token(
         raise IdTokenRejected(
             f"issued to another client (azp {_show(azp)}), not {_show(client_id)}"
         )
+    if nonce is not None:
+        got = claims.get("nonce")
+        if not isinstance(got, str):
+            raise IdTokenRejected("no 'nonce' claim, although this sign-in sent one")
+        if not hmac.compare_digest(
+            got.encode("utf-8", "surrogatepass"), nonce.encode("utf-8", "surrogatepass")
+        ):
+            raise IdTokenRejected("its nonce is not the one this sign-in sent (a replayed token?)")
     return claims

@@ -62,6 +62,12 @@ def generate_state() -> str:
     return _b64url(secrets.token_bytes(32))
 
 
+def generate_nonce() -> str:
+    """The OpenID Connect ``nonce`` of one browser run: 32 random bytes, base64url, 43
+    characters, fresh per run like the state. A secret until the sign-in ends: never logged."""
+    return _b64url(secrets.token_bytes(32))
+
+
 def authorize_url(
     endpoint: str,
     *,
@@ -73,8 +79,10 @@ def authorize_url(
     state: str,
     originator: str | None,
     workspace_id: str | None,
+    nonce: str | None = None,
 ) -> str:
-    """The authorize URL, parameters in Codex's order, values RFC 3986 percent-encoded."""
+    """The authorize URL, parameters in Codex's order, values RFC 3986 percent-encoded; a
+    ``nonce`` (generic profiles) goes right after the state."""
     params = [
         ("response_type", "code"),
         ("client_id", client_id),
@@ -85,6 +93,8 @@ def authorize_url(
         *extra_params,
         ("state", state),
     ]
+    if nonce is not None:
+        params.append(("nonce", nonce))
     if originator is not None:
         params.append(("originator", originator))
     if workspace_id is not None:
@@ -102,8 +112,12 @@ def build_authorize_url(
     pkce: PkceCodes,
     state: str,
     workspace_id: str | None,
+    nonce: str | None = None,
 ) -> str:
-    """The authorize URL, parameters in Codex's order, values RFC 3986 percent-encoded."""
+    """The authorize URL, parameters in Codex's order, values RFC 3986 percent-encoded.
+
+    ``nonce`` is for generic OpenID Connect profiles only: the openai profile's URL must stay
+    exactly Codex's (Codex sends none), so its callers pass None."""
     return authorize_url(
         profile.authorize_endpoint(issuer),
         client_id=client_id,
@@ -114,4 +128,5 @@ def build_authorize_url(
         state=state,
         originator=profile.originator,
         workspace_id=workspace_id,
+        nonce=nonce,
     )

@@ -156,6 +156,35 @@ class Provider:
             id_token=id_token,
         )
 
+    def revocation_endpoint(self) -> str | None:
+        """The RFC 7009 ``revocation_endpoint`` the discovery document announces, or None (no
+        document, none announced, or auth.openai.com, which announces none and is never asked:
+        its logout stays Codex's). A document that cannot be had raises :class:`DiscoveryError`:
+        a caller must not take it for "nothing to revoke"."""
+        if self.base == OPENAI_ISSUER:
+            return None
+        found = self.discovery_document().get("revocation_endpoint")
+        return found if isinstance(found, str) and found else None
+
+    def revoke(self, token: str, hint: str, *, client_id: str) -> str:
+        """Revoke ``token`` (``hint``: ``refresh_token`` or ``access_token``) at the announced
+        revocation endpoint: ``"revoked"``, ``"unsupported"`` (the provider does not revoke
+        this token type) or ``"no endpoint"`` (none announced; nothing was sent). Raises
+        :class:`DiscoveryError` or a :class:`TokenExchangeError` when the revocation failed."""
+        from loginkit.oauth._token import revoke_token
+
+        url = self.revocation_endpoint()
+        if url is None:
+            return "no endpoint"
+        revoked = revoke_token(
+            self.client(sanitize_url_for_logging(url)),
+            revocation_url=url,
+            client_id=client_id,
+            token=token,
+            hint=hint,
+        )
+        return "revoked" if revoked else "unsupported"
+
     def close(self) -> None:
         if self._owns_client and self._client is not None:
             self._client.close()

@@ -26,6 +26,7 @@ from loginkit.core._exceptions import (
 from loginkit.core._limits import MAX_RESPONSE_BODY
 from loginkit.core._log import log_event
 from loginkit.core._redact import sanitize_url_for_logging, scrub, strip_urls
+from loginkit.core._sanitize import sanitize
 from loginkit.oauth._errors import parse_token_endpoint_error
 from loginkit.oauth._http import ResponseTooLarge
 
@@ -335,3 +336,61 @@ def fetch_jwks(client: httpx2.Client, *, jwks_url: str) -> dict[str, object]:
             reason='expected a JSON object with a "keys" list',
         )
     return keys
+
+
+#: RFC 7009 section 2.1 token type hints.
+REVOCATION_HINTS = ("refresh_token", "access_token")
+
+
+def revoke_token(
+    client: httpx2.Client, *, revocation_url: str, client_id: str, token: str, hint: str
+) -> bool:
+    """RFC 7009 revocation of one token: POST ``token``, ``token_type_hint`` and ``client_id``
+    (a public client authenticates by its id only). True on a 200, also for a token the server
+    no longer knew (section 2.2); False when the server answers ``unsupported_token_type`` (it
+    does not revoke tokens of this type, section 2.2.1: oidc-provider for its access tokens).
+    Anything else raises a :class:`TokenExchangeError` whose message names the status and the
+    parsed error, never the token; a caller that shows it must still scrub it (a server may
+    echo the request into its error)."""
+    from loginkit.core._exceptions import status_text
+
+    if hint not in REVOCATION_HINTS:
+        raise ValueError(f"token_type_hint must be one of {REVOCATION_HINTS}, not {hint!r}")
+    endpoint = sanitize_url_for_logging(revocation_url)
+    body = form_body([("token", token), ("token_type_hint", hint), ("client_id", client_id)])
+    response = _send(
+        client,
+        "POST",
+        revocation_url,
+        endpoint,
+        headers={"Content-Type": FORM},
+        content=body,
+        log_what="token revocation",
+        url_what="revocation endpoint",
+        what="revocation response",
+    )
+    try:
+        text = response.read().decode("utf-8", errors="replace")
+    except httpx2.HTTPError as exc:
+        raise _transport_error(endpoint, exc) from None
+    if response.status_code == 200:
+        log_event(logger, logging.INFO, "token revoked", hint=hint)
+        return True
+    detail = parse_token_endpoint_error(text)
+    if response.status_code == 400 and detail.error_code == "unsupported_token_type":
+        log_event(logger, logging.INFO, "token type not revocable at this provider", hint=hint)
+        return False
+    error_code = scrub(detail.error_code or "unknown", [token])
+    log_event(
+        logger,
+        logging.WARNING,
+        "token revocation refused",
+        hint=hint,
+        status=response.status_code,
+        error_code=error_code,
+    )
+    raise TokenExchangeError(
+        f"{endpoint} answered {status_text(response.status_code)}"
+        + (f" ({sanitize(error_code)})" if detail.error_code else ""),
+        endpoint=endpoint,
+    )

@@ -36,7 +36,7 @@ from loginkit.core._phases import (
 )
 from loginkit.core._texts import format_duration
 from loginkit.loopback._takeover import bind_callback_port
-from loginkit.oauth._pkce import build_authorize_url, generate_pkce, generate_state
+from loginkit.oauth._pkce import build_authorize_url, generate_nonce, generate_pkce, generate_state
 from loginkit.signin._launch import open_system_browser
 from loginkit.signin._options import ServerOptions
 from loginkit.signin._prelinked import Prelinked
@@ -75,6 +75,8 @@ class LoginRun:
         self._provider: Provider | None = None
         self._pkce = generate_pkce()
         self._state = opts.force_state if opts.force_state is not None else generate_state()
+        # OpenID Connect nonce: generic profiles only (Codex sends none; its URL stays Codex's).
+        self._nonce = generate_nonce() if self.profile.discover else None
         self._sockets: list[socket.socket] = []
         self.actual_port = 0
         self.auth_url = ""
@@ -145,6 +147,7 @@ class LoginRun:
             pkce=self._pkce,
             state=self._state,
             workspace_id=self.opts.forced_chatgpt_workspace_id,
+            nonce=self._nonce,
         )
 
     def _discover(self) -> None:
@@ -165,6 +168,7 @@ class LoginRun:
         self.actual_port = ready.port
         self._pkce = ready.pkce
         self._state = ready.state
+        self._nonce = None  # the link-first path is the openai profile's: no nonce
         self.redirect_uri = ready.redirect_uri
         self.auth_url = ready.auth_url
         self.emit(LocalServerBound(port=self.actual_port))
@@ -173,9 +177,18 @@ class LoginRun:
     def start(self) -> None:
         """Start serving on a background event loop; returns once the handler is ready."""
         from loginkit.loopback._callback import CallbackContext, OneShotStart
+        from loginkit.signin._completion import issuer_check
 
         self._start = OneShotStart(secrets.token_urlsafe(32), self.auth_url)
-        ctx = CallbackContext(self._state, self.actual_port, self.profile, start=self._start)
+        issuer, required = issuer_check(self.provider, self.profile, self.opts.issuer)
+        ctx = CallbackContext(
+            self._state,
+            self.actual_port,
+            self.profile,
+            start=self._start,
+            expected_issuer=issuer,
+            issuer_required=required,
+        )
         self._ctx = ctx
         with self._lock:
             if self._stage is Stage.ENDED:
@@ -446,6 +459,7 @@ class LoginRun:
                 emit=self.emit,
                 wanted=self._still_wanted,
                 claim_save=self.claim_save,
+                nonce=self._nonce,
             ),
         )
         if not isinstance(decision, Reply) or decision.response.location is None:

@@ -46,6 +46,8 @@ class CallbackExchange:
     wanted: Callable[[], bool]
     #: The right to write credentials, claimed once right before the write.
     claim_save: Callable[[], bool]
+    #: The nonce the authorize URL carried (generic profiles), which the id_token must carry.
+    nonce: str | None = None
 
     def __repr__(self) -> str:
         return "CallbackExchange(<redacted>)"
@@ -66,6 +68,8 @@ def complete_callback(code: str, run: CallbackExchange) -> Decision:
 
     opts = run.opts
     secrets = [code, run.code_verifier, run.state]
+    if run.nonce is not None:
+        secrets.append(run.nonce)
     run.emit(ExchangingToken())
     try:
         tokens = exchange_code(
@@ -91,6 +95,7 @@ def complete_callback(code: str, run: CallbackExchange) -> Decision:
             secrets=secrets,
             wanted=run.wanted,
             claim_save=run.claim_save,
+            nonce=run.nonce,
         )
         location = compose_success_url(
             run.port,
@@ -157,6 +162,20 @@ def discover_or_fail(provider: Provider, emit: ProgressSink) -> Profile:
         emit(failure)
         provider.close()
         raise LoginError(exc.reason, kind=ErrorKind.NOT_FOUND, failure=failure) from None
+
+
+def issuer_check(provider: Provider, profile: Profile, issuer: str) -> tuple[str, bool]:
+    """(the issuer a callback's ``iss`` must name, whether ``iss`` is required) for RFC 9207.
+
+    The discovered ``issuer`` wins over the configured one. ``iss`` is required only when the
+    discovery document (already fetched by a generic profile's run) announces
+    ``authorization_response_iss_parameter_supported``; the openai profile never asks for the
+    document here (its link and callback must not wait for the network)."""
+    required = False
+    if profile.discover:
+        document = provider.metadata() or {}
+        required = document.get("authorization_response_iss_parameter_supported") is True
+    return profile.expected_issuer(issuer), required
 
 
 def on_a_daemon_thread(work: Callable[[str], Decision], code: str) -> asyncio.Future[Decision]:

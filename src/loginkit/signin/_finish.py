@@ -104,6 +104,7 @@ def finish_sign_in(
     secrets: Sequence[str],
     wanted: Callable[[], bool] = _always,
     claim_save: Callable[[], bool] = _always,
+    nonce: str | None = None,
 ) -> Finished:
     """Verify, check, fetch the API key (if asked), save. Raises :class:`SignInStepError`.
 
@@ -111,11 +112,14 @@ def finish_sign_in(
     exactly as they were. A run that can be cancelled passes ``wanted`` (is the sign-in still
     wanted? asked before each request) and ``claim_save`` (the right to write, claimed once under
     the credentials lock right before the write): once the run was cancelled nothing more is
-    requested and nothing is written (``login_cancelled``).
+    requested and nothing is written (``login_cancelled``). A run that sent a ``nonce`` in its
+    authorize URL passes it: the id_token must carry it (a browser run of a generic profile).
     """
     secret_list = [*secrets, tokens.id_token, tokens.access_token, tokens.refresh_token]
+    if nonce is not None:
+        secret_list.append(nonce)
     _still_wanted(wanted)
-    claims = _verified_claims(tokens, provider, destination.client_id, secret_list)
+    claims = _verified_claims(tokens, provider, destination.client_id, secret_list, nonce)
     violation = workspace_violation(destination.workspace_id, claims)
     if violation is not None:
         log_event(logger, logging.WARNING, "workspace restriction blocked login", message=violation)
@@ -170,7 +174,11 @@ def _still_wanted(ask: Callable[[], bool]) -> bool:
 
 
 def _verified_claims(
-    tokens: ExchangedTokens, provider: Provider, client_id: str, secrets: list[str]
+    tokens: ExchangedTokens,
+    provider: Provider,
+    client_id: str,
+    secrets: list[str],
+    nonce: str | None = None,
 ) -> dict[str, Any]:
     from loginkit.oauth._idtoken import decode_jwt_payload
     from loginkit.oauth._idverify import verify_id_token
@@ -185,7 +193,11 @@ def _verified_claims(
             ) from None
         keys = provider.signing_keys()
         return verify_id_token(
-            tokens.id_token, jwks=keys, issuer=provider.expected_issuer(), client_id=client_id
+            tokens.id_token,
+            jwks=keys,
+            issuer=provider.expected_issuer(),
+            client_id=client_id,
+            nonce=nonce,
         )
     except IdTokenRejected as exc:
         log_event(logger, logging.ERROR, "id_token verification failed", reason=exc.reason)

@@ -96,21 +96,43 @@ class LogoutResult:
 
     removed: bool
     warnings: list[str] = field(default_factory=list)
+    #: Revocations that failed at the provider (RFC 7009), one sentence each, no secret: the
+    #: tokens were deleted here but may stay valid there. The CLI exits 2 when there are any.
+    revocation_failures: list[str] = field(default_factory=list)
 
 
-def logout(codex_home: Path | str | None = None, store: StoreArg = None) -> LogoutResult:
+def logout(
+    codex_home: Path | str | None = None,
+    store: StoreArg = None,
+    *,
+    revoke: bool = True,
+    timeouts: Timeouts | None = None,
+) -> LogoutResult:
     """Remove credentials from *every* store: file, keyring and this process's memory.
 
     An unavailable keyring never leaves ``auth.json`` behind (the Codex CLI's logout aborted
-    there); it becomes a warning. ``store`` is accepted for symmetry but every store is cleared.
+    there); it becomes a warning. Every store is cleared; ``store`` only says which one to read
+    the tokens to revoke from (default: config.toml's, plus the file and this process's memory).
+
+    Before deleting, a generic provider's tokens are revoked (RFC 7009: the refresh token, then
+    the access token) at the ``revocation_endpoint`` its discovery document announces, within
+    ``timeouts``; a failure is in :attr:`LogoutResult.revocation_failures` and the local delete
+    happens anyway. The openai profile's records are never sent anywhere. ``revoke=False``
+    skips the network (a caller's likely mistake: using it to make logout "faster" leaves the
+    refresh token valid at the provider).
     """
-    del store
     home = Path(codex_home) if codex_home is not None else find_codex_home()
     check_home(home)
     result = LogoutResult(removed=False)
     # A home that does not exist holds no file and gets no lock file; the keyring and this
     # process's memory are still cleared.
     with auth_lock(home) if home.is_dir() else contextlib.nullcontext():
+        if revoke:
+            # Under the lock: what is revoked is exactly what is deleted (no refresh between).
+            from loginkit.store._revoke import revoke_record, stored_records
+
+            for record in stored_records(home, store):
+                result.revocation_failures += revoke_record(record, timeouts)
         result.removed |= EphemeralStore(home).delete()
         try:
             result.removed |= FileStore(home).delete()
@@ -127,7 +149,12 @@ def logout(codex_home: Path | str | None = None, store: StoreArg = None) -> Logo
             result.warnings.append(str(exc))
         forget_failure(home)
     log_event(
-        logger, logging.INFO, "logged out", removed=result.removed, warnings=len(result.warnings)
+        logger,
+        logging.INFO,
+        "logged out",
+        removed=result.removed,
+        warnings=len(result.warnings),
+        revocation_failures=len(result.revocation_failures),
     )
     if not result.removed and result.warnings:
         raise CredentialStoreError("; ".join(result.warnings))

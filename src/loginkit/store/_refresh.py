@@ -25,7 +25,6 @@ from loginkit.core._log import log_event
 from loginkit.core._profiles import (
     DEFAULT_ORIGINATOR,
     OPENAI_CLIENT_ID,
-    OPENAI_ISSUER,
     profile_for,
 )
 from loginkit.core._redact import scrub
@@ -120,16 +119,11 @@ def needs_refresh(
 def refresh_endpoint(id_token: str, provenance: Provenance | None = None) -> tuple[str, str]:
     """``(token URL, client id)`` for the issuer and client the record belongs to: what it
     stored (:class:`Provenance`), else what its id_token was issued by/for."""
-    claims = jwt_claims(id_token)
-    issuer = claims.get("iss") if isinstance(claims.get("iss"), str) else OPENAI_ISSUER
-    audience = claims.get("aud")
-    if isinstance(audience, list):
-        audience = audience[0] if audience else None
-    client_id = audience if isinstance(audience, str) else OPENAI_CLIENT_ID
-    if provenance is not None and provenance.issuer and provenance.client_id:
-        issuer, client_id = provenance.issuer, provenance.client_id
+    from loginkit.store._origin import record_origin
+
+    issuer, client_id = record_origin(id_token, provenance)
     override = os.environ.get("CODEX_REFRESH_TOKEN_URL_OVERRIDE", "").strip()
-    url = override or f"{str(issuer).rstrip('/')}/oauth/token"
+    url = override or f"{issuer.rstrip('/')}/oauth/token"
     return url, client_id
 
 
