@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from support.cli_runner import run_loginkit
+from support.loopback import Run
 from syrupy.assertion import SnapshotAssertion
 
 from loginkit.core._categories import LoginFailureCategory as C
@@ -37,8 +39,15 @@ def generic_issuer(fake: FakeIssuer, client_id: str = "my-cli") -> None:
     fake.extra_token_fields = {"expires_in": 120, "scope": "openid email offline_access"}
 
 
+def with_nonce(run: Run, fake: FakeIssuer) -> None:
+    """The id_token a generic provider returns carries the run's nonce (known only now)."""
+    (nonce,) = parse_qs(urlsplit(run.server.auth_url).query)["nonce"]
+    fake.id_token = id_token_for(issuer=fake.issuer, client_id="my-cli", nonce=nonce)
+
+
 def sign_in(home: Path, fake: FakeIssuer, **overrides: object) -> None:
     run = start_run(home, fake.issuer, client_id="my-cli", **overrides)
+    with_nonce(run, fake)
     assert run.callback(f"code=c&state={STATE}").status == 302
     run.get("/success")
     run.finish_ok()
@@ -82,6 +91,7 @@ def test_a_sign_in_never_silently_replaces_another_providers_record(
     before = (home / "auth.json").read_bytes()
     generic_issuer(fake_issuer)
     run = start_run(home, fake_issuer.issuer, client_id="my-cli")
+    with_nonce(run, fake_issuer)
     run.callback(f"code=c&state={STATE}")
     error = run.finish_error()
     assert error.failure is not None
