@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from support.cli_runner import run_loginkit
 
+from loginkit.cli._entry import _fast_token
 from loginkit.cli._faststatus import fast_status
 
 from .fake_issuer import id_token_for, make_jwt
@@ -166,6 +167,7 @@ def _unusual_homes(home: Path) -> list[tuple[str, list[str]]]:
         ("dangling config.toml link", []),
         ("auth.json readable by others (the full CLI tightens and warns)", []),
         ("auth.json a symbolic link", []),
+        ("auth.json a directory", []),
         ("home writable by group", []),
         ("a keyring store", ["--store", "keyring"]),
         ("JSON output", ["--json"]),
@@ -174,7 +176,7 @@ def _unusual_homes(home: Path) -> list[tuple[str, list[str]]]:
     ]
 
 
-@pytest.mark.parametrize("case", range(9))
+@pytest.mark.parametrize("case", range(10))
 def test_anything_unusual_goes_to_the_full_cli(
     home: Path, case: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -191,9 +193,14 @@ def test_anything_unusual_goes_to_the_full_cli(
         (home / "real.json").chmod(0o600)
         (home / "auth.json").unlink()
         (home / "auth.json").symlink_to(home / "real.json")
+    elif what.startswith("auth.json a directory"):
+        (home / "auth.json").unlink()
+        (home / "auth.json").mkdir()
     elif what.startswith("home writable"):
         home.chmod(0o770)
     assert fast_status(["login", "status", "--codex-home", str(home), *extra]) is None, what
+    if not extra:  # the token fast path shares the home and auth.json checks
+        assert _fast_token(["token", "--codex-home", str(home)]) is None, what
     assert capsys.readouterr() == ("", "")
     if what.startswith("auth.json readable"):
         done = run_loginkit("login", "status", home=home)

@@ -109,12 +109,13 @@ def read_auth(home: str) -> dict[str, object] | object | None:
         return NO_FILE
     except (OSError, ValueError):
         return None
+    found = os.fstat(fd)
+    # Checked on the descriptor before anything else (open() of a directory raises, a FIFO
+    # would be waited on): only a 0600 regular file of ours.
+    if not stat.S_ISREG(found.st_mode) or found.st_uid != os.geteuid() or found.st_mode & 0o077:
+        os.close(fd)
+        return None
     with open(fd, encoding="utf-8") as handle:
-        found = os.fstat(fd)
-        if not stat.S_ISREG(found.st_mode) or found.st_uid != os.geteuid():
-            return None
-        if found.st_mode & 0o077:
-            return None
         try:
             text = handle.read()
         except (OSError, ValueError):
