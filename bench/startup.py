@@ -1,29 +1,49 @@
-"""How fast the sign-in link is on screen, against bare ``python -c pass`` in the same run.
+"""Start-up side by side: loginkit, the real Codex CLI 0.169.0 and ``python -c pass``, one table.
 
-Builds the wheel, installs it with compiled bytecode into a fresh venv (an editable checkout or
-PYTHONDONTWRITEBYTECODE would measure recompilation, not loginkit), then times, N rounds each:
+One command: ``uv run python bench/startup.py [rounds]`` (default 15). It builds the wheel and
+installs it with compiled bytecode into a fresh venv (an editable checkout, or
+PYTHONDONTWRITEBYTECODE, would measure recompilation, not loginkit), writes equivalent
+credentials for both programs (separate homes, same ``auth.json``), then runs every case once per
+round, interleaved, so machine noise hits each alike, and prints medians and ratios:
 
-- ``python -c pass`` (the floor),
-- ``python -c "import httpx2"`` (what importing the HTTP stack alone costs),
-- ``loginkit login --port 0 --no-browser``: exec until the line with the URL is read on stderr
-  (the link-first path), and the same through the full CLI,
-- ``loginkit token`` with a stored, still valid access token (the scripting hot path).
+- link: exec until the sign-in URL is read on stderr (``loginkit login --no-browser``, port 0;
+  ``codex login``, its fixed port 1455, measured only while that port is free), and the same
+  link through loginkit's full CLI;
+- ``login status`` with an API key and with ChatGPT tokens (the file store);
+- ``loginkit token`` with a cached, valid token (Codex has no such command);
+- takeover: a second login on a port a first one holds, until the second one's link;
+- the generic profile's link (one discovery request to a local issuer first).
 
-Prints medians and ratios to the floor. Usage: ``uv run python bench/startup.py [rounds]``.
+The Codex binary is the one ``./dev setup`` installs under tests/codex; without it the Codex
+column is empty. Nothing is ever started on port 1455 while something else listens there (a
+test of another engineer), so no one's sign-in is cancelled by the benchmark.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import platform
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+CODEX = (
+    REPO
+    / "tests/codex/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex"
+)
+CODEX_PORT = 1455
+Measure = Callable[[], float | None]
 
 
 def sh(*cmd: str, **kw: object) -> None:
@@ -32,104 +52,298 @@ def sh(*cmd: str, **kw: object) -> None:
 
 def time_exit(cmd: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, check=False, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
-def time_link(cmd: list[str], env: dict[str, str]) -> float:
+def start_until_link(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], float]:
+    """Start ``cmd`` (own session) and read stderr until the link: the process, the seconds."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        cmd, env=env, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+        cmd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     assert proc.stderr is not None
     for line in proc.stderr:
         if line.startswith("http"):
-            elapsed = time.perf_counter() - start
-            break
-    else:
-        raise RuntimeError("no link printed")
-    proc.terminate()
+            return proc, time.perf_counter() - start
+    stop(proc)
+    raise RuntimeError(f"no link printed by {cmd}")
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
     proc.wait()
+    if proc.stderr is not None:
+        proc.stderr.close()
+
+
+def time_link(cmd: list[str], env: dict[str, str]) -> float:
+    proc, elapsed = start_until_link(cmd, env)
+    stop(proc)
     return elapsed
 
 
-def write_valid_auth(home: Path) -> None:
-    import base64
-    import json
+def time_takeover(cmd: list[str], env: dict[str, str]) -> float:
+    """A first login holds the port; the seconds until a second one's link."""
+    first, _ = start_until_link(cmd, env)
+    try:
+        second, elapsed = start_until_link(cmd, env)
+        stop(second)
+    finally:
+        stop(first)
+    return elapsed
 
-    def b64(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
-    access = ".".join(
-        [b64(b"{}"), b64(json.dumps({"exp": int(time.time()) + 86400}).encode()), b64(b"s")]
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def on_codex_port(measure: Callable[[], float]) -> Measure:
+    """``measure``, only while nothing listens on 1455 (else this round has no sample)."""
+
+    def guarded() -> float | None:
+        for _ in range(50):
+            if port_is_free(CODEX_PORT):
+                return measure()
+            time.sleep(0.1)
+        return None
+
+    return guarded
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwt(claims: dict[str, object]) -> str:
+    header = b64(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+    return f"{header}.{b64(json.dumps(claims).encode())}.{b64(b'signature')}"
+
+
+def write_home(home: Path, auth: dict[str, object]) -> Path:
+    home.mkdir(mode=0o700, parents=True)
+    path = home / "auth.json"
+    path.write_text(json.dumps(auth, indent=2))
+    path.chmod(0o600)
+    return home
+
+
+def chatgpt_auth() -> dict[str, object]:
+    exp = int(time.time()) + 86400
+    id_token = jwt(
+        {
+            "email": "alice@example.com",
+            "exp": exp,
+            "https://api.openai.com/auth": {
+                "chatgpt_plan_type": "plus",
+                "chatgpt_account_id": "org-alice",
+                "chatgpt_user_id": "user-alice",
+            },
+        }
     )
-    auth = {
+    return {
         "auth_mode": "chatgpt",
         "OPENAI_API_KEY": None,
         "tokens": {
-            "id_token": access,
-            "access_token": access,
-            "refresh_token": "r",
-            "account_id": None,
+            "id_token": id_token,
+            "access_token": jwt({"exp": exp}),
+            "refresh_token": "rt",
+            "account_id": "org-alice",
         },
         "last_refresh": "2026-01-01T00:00:00Z",
     }
-    (home / "auth.json").write_text(json.dumps(auth))
+
+
+API_KEY_AUTH: dict[str, object] = {
+    "auth_mode": "apikey",
+    "OPENAI_API_KEY": "sk-proj-1234567890ABCDE",
+}
+
+
+def discovery_issuer() -> str:
+    """A local issuer that answers its discovery document (the generic profile's one request)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    issuer = f"http://127.0.0.1:{server.server_address[1]}"
+    document = json.dumps(
+        {
+            "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/authorize",
+            "token_endpoint": f"{issuer}/token",
+            "jwks_uri": f"{issuer}/jwks",
+        }
+    ).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(document)))
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server.RequestHandlerClass = Handler
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return issuer
+
+
+def install(tmp: Path) -> tuple[Path, dict[str, str]]:
+    """The wheel in a fresh venv with bytecode: its bin directory and the run environment."""
+    dist, venv = tmp / "dist", tmp / "venv"
+    sh("uv", "build", "--wheel", "--out-dir", str(dist), cwd=REPO, stderr=subprocess.DEVNULL)
+    sh("uv", "venv", "--quiet", str(venv), stderr=subprocess.DEVNULL)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "BROWSER")}
+    env["UV_COMPILE_BYTECODE"] = "1"
+    wheel = next(dist.glob("*.whl"))
+    sh("uv", "pip", "install", "--quiet", "--python", str(venv / "bin/python"), str(wheel), env=env)
+    for name in (
+        "CODEX_HOME",
+        "OPENAI_API_KEY",
+        "CODEX_API_KEY",
+        "RUST_LOG",
+        "UV_COMPILE_BYTECODE",
+    ):
+        env.pop(name, None)
+    env["BROWSER"] = "true"  # Codex opens its link; `true` returns at once
+    return venv / "bin", env
+
+
+def cases(tmp: Path, bin_dir: Path, env: dict[str, str]) -> dict[str, dict[str, Measure]]:
+    """figure -> {"loginkit" | "codex" | "python": measure}."""
+    python, loginkit, codex = str(bin_dir / "python"), str(bin_dir / "loginkit"), str(CODEX)
+    homes: dict[tuple[str, str], Path] = {}
+    for who in ("loginkit", "codex"):
+        homes[who, "apikey"] = write_home(tmp / f"{who}-apikey", API_KEY_AUTH)
+        homes[who, "chatgpt"] = write_home(tmp / f"{who}-chatgpt", chatgpt_auth())
+        homes[who, "empty"] = tmp / f"{who}-empty"
+        homes[who, "empty"].mkdir(mode=0o700)
+
+    def in_home(who: str, kind: str) -> dict[str, str]:
+        return {**env, "CODEX_HOME": str(homes[who, kind])}
+
+    link = [loginkit, "login", "--no-browser", "--port", "0"]
+    port = free_port()
+    issuer = discovery_issuer()
+    have_codex = os.access(CODEX, os.X_OK)
+    table: dict[str, dict[str, Measure]] = {
+        "python -c pass": {"python": lambda: time_exit([python, "-c", "pass"], env)},
+        "link on stderr": {
+            "loginkit": lambda: time_link(link, in_home("loginkit", "empty")),
+            "codex": on_codex_port(lambda: time_link([codex, "login"], in_home("codex", "empty"))),
+        },
+        # Any flag outside the link-first set sends a sign-in through argparse and the flow
+        # first; --bind with its default value changes nothing else.
+        "  ... through the full CLI": {
+            "loginkit": lambda: time_link(
+                [*link, "--bind", "127.0.0.1"], in_home("loginkit", "empty")
+            ),
+        },
+        "login status, API key": {
+            "loginkit": lambda: time_exit(
+                [loginkit, "login", "status"], in_home("loginkit", "apikey")
+            ),
+            "codex": lambda: time_exit([codex, "login", "status"], in_home("codex", "apikey")),
+        },
+        "login status, ChatGPT tokens": {
+            "loginkit": lambda: time_exit(
+                [loginkit, "login", "status"], in_home("loginkit", "chatgpt")
+            ),
+            "codex": lambda: time_exit([codex, "login", "status"], in_home("codex", "chatgpt")),
+        },
+        "token (cached, valid)": {
+            "loginkit": lambda: time_exit([loginkit, "token"], in_home("loginkit", "chatgpt")),
+        },
+        "takeover: 2nd login to its link": {
+            "loginkit": lambda: time_takeover(
+                [loginkit, "login", "--no-browser", "--port", str(port)],
+                in_home("loginkit", "empty"),
+            ),
+            "codex": on_codex_port(
+                lambda: time_takeover([codex, "login"], in_home("codex", "empty"))
+            ),
+        },
+        "generic profile: discovery + link": {
+            "loginkit": lambda: time_link(
+                [*link, "--issuer", issuer, "--client-id", "generic-cli"],
+                in_home("loginkit", "empty"),
+            ),
+        },
+    }
+    if not have_codex:
+        for row in table.values():
+            row.pop("codex", None)
+    return table
 
 
 def main() -> int:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
-    with tempfile.TemporaryDirectory() as tmp:
-        dist, venv, home = Path(tmp, "dist"), Path(tmp, "venv"), Path(tmp, "home")
-        home.mkdir()
-        sh("uv", "build", "--wheel", "--out-dir", str(dist), cwd=REPO, stderr=subprocess.DEVNULL)
-        sh("uv", "venv", "--quiet", str(venv), stderr=subprocess.DEVNULL)
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        env["UV_COMPILE_BYTECODE"] = "1"
-        wheel = next(dist.glob("*.whl"))
-        sh(
-            "uv",
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(venv / "bin" / "python"),
-            str(wheel),
-            env=env,
-        )
-        python = str(venv / "bin" / "python")
-        run_env = {**env, "CODEX_HOME": str(home)}
-        token_home = Path(tmp, "token-home")
-        token_home.mkdir()
-        write_valid_auth(token_home)
-        login = [str(venv / "bin" / "loginkit"), "login", "--port", "0", "--no-browser"]
-        cases: dict[str, Callable[[], float]] = {
-            "python -c pass": lambda: time_exit([python, "-c", "pass"], run_env),
-            "python -c 'import httpx2'": lambda: time_exit(
-                [python, "-c", "import httpx2"], run_env
-            ),
-            "loginkit login: link on stderr": lambda: time_link([*login], run_env),
-            # The same link through the full CLI (argparse and the flow loaded first): any flag
-            # outside the link-first set sends a sign-in there; --bind with its default value
-            # changes nothing else.
-            "  ... through the full CLI": lambda: time_link(
-                [*login, "--bind", "127.0.0.1"], run_env
-            ),
-            "loginkit token (valid, stored)": lambda: time_exit(
-                [str(venv / "bin" / "loginkit"), "token", "--codex-home", str(token_home)], run_env
-            ),
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        bin_dir, env = install(tmp)
+        table = cases(tmp, bin_dir, env)
+        samples: dict[tuple[str, str], list[float]] = {
+            (row, who): [] for row, measures in table.items() for who in measures
         }
-        for measure in cases.values():  # warm the page cache
-            measure()
-        samples: dict[str, list[float]] = {name: [] for name in cases}
-        for _ in range(rounds):  # interleaved, so machine noise hits every case alike
-            for name, measure in cases.items():
-                samples[name].append(measure())
-    floor = statistics.median(samples["python -c pass"])
-    print(f"startup, {rounds} interleaved rounds, medians (ratio to python -c pass):")
-    for name, values in samples.items():
-        median = statistics.median(values)
-        print(f"  {name:34s} {median * 1000:7.1f} ms  x{median / floor:5.2f}")
+        for measures in table.values():  # warm the page cache
+            for measure in measures.values():
+                measure()
+        for _ in range(rounds):  # interleaved: noise hits every case alike
+            for row, measures in table.items():
+                for who, measure in measures.items():
+                    value = measure()
+                    if value is not None:
+                        samples[row, who].append(value)
+    medians = {key: statistics.median(values) for key, values in samples.items() if values}
+    floor = medians["python -c pass", "python"]
+    print(
+        f"loginkit start-up, {rounds} interleaved rounds, medians; {time.strftime('%Y-%m-%d')},"
+        f" {os.cpu_count()} cores, {platform.system()} {platform.release()},"
+        f" Python {platform.python_version()}, codex-cli 0.169.0"
+    )
+    print()
+    print(
+        "| figure | loginkit | Codex CLI | python -c pass | loginkit / Codex | loginkit / python |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for row in table:
+        ours = medians.get((row, "loginkit"))
+        theirs = medians.get((row, "codex"))
+        base = medians.get((row, "python"))
+
+        def ms(value: float | None) -> str:
+            return f"{value * 1000:.1f} ms" if value is not None else "-"
+
+        def ratio(a: float | None, b: float | None) -> str:
+            return f"{a / b:.2f}x" if a is not None and b is not None else "-"
+
+        print(
+            f"| {row.strip()} | {ms(ours)} | {ms(theirs)} | {ms(base if base else floor)} |"
+            f" {ratio(ours, theirs)} | {ratio(ours, floor)} |"
+        )
     return 0
 
 

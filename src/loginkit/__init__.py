@@ -4,12 +4,9 @@ Public names are re-exported here but loaded lazily (PEP 562), so ``import login
 and the CLI's start-up path imports nothing it does not need.
 """
 
-from __future__ import annotations
-
-import importlib
-
-# Not ``from typing import TYPE_CHECKING``: every ``loginkit`` command imports this package first,
-# and typing costs ~10 ms that ``loginkit token`` otherwise never pays. mypy treats the name as True.
+# Every ``loginkit`` command imports this package first, so it imports nothing at all: not
+# ``typing`` (~10 ms), not ``importlib`` (it brings ``warnings``), not even ``__future__`` (a real
+# import; the annotations below are strings or valid at run time). mypy treats the name as True.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -116,7 +113,7 @@ def _installed_version() -> str:
         return "0+unknown"
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     if name == "__version__":
         found = _installed_version()
         globals()[name] = found
@@ -124,6 +121,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'loginkit' has no attribute {name!r}")
+    import importlib
+
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -4,8 +4,6 @@ heavy loads), the parser and dispatch, and one renderer for human and JSON outpu
 Importing this package loads nothing but this docstring; :func:`main` is the console script.
 """
 
-from __future__ import annotations
-
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``loginkit`` with ``argv`` (default ``sys.argv[1:]``) and return its exit code."""

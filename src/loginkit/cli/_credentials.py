@@ -12,16 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TYPE_CHECKING
 
 from loginkit.cli._context import EXIT_FAILURE, EXIT_OK, context_or_exit
+from loginkit.cli._faststatus import status_lines as status_lines  # noqa: PLC0414 (re-export)
 from loginkit.core._profiles import OPENAI
-from loginkit.core._sanitize import bearer_token_problem, for_terminal, sanitize
+from loginkit.core._sanitize import bearer_token_problem, for_terminal
 
-if TYPE_CHECKING:
-    from loginkit.store._credentials import LoginStatus
-
-#: ``loginkit login status`` exit codes.
+#: ``loginkit login status`` exit codes (the first two shared with its fast path).
 STATUS_LOGGED_IN = 0
 STATUS_NOT_LOGGED_IN = 1
 STATUS_ERROR = 2
@@ -95,73 +92,6 @@ def run_api_key_login(args: argparse.Namespace) -> int:
             log.close()
     _say(API_KEY_SAVED)
     return EXIT_OK
-
-
-def _describe_expiry(expires_at: int, now: float) -> str:
-    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(expires_at))
-    seconds = int(expires_at - now)
-    if seconds <= 0:
-        return f"expired {when} (refreshed on next use)"
-    if seconds < 120:
-        left = f"{seconds} s"
-    elif seconds < 7200:
-        left = f"{seconds // 60} min"
-    else:
-        left = f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    return f"valid until {when} (in {left})"
-
-
-def status_lines(status: LoginStatus, now: float) -> list[str]:
-    if status.mode is None:
-        return ["Not logged in", f"  Store: {status.store}"]
-    if status.mode == "apikey":
-        return [f"Logged in using an API key - {status.masked_api_key}", f"  Store: {status.store}"]
-    if status.mode == "oidc":
-        return _provider_status_lines(status, now)
-    lines = ["Logged in using ChatGPT"]
-    # id_token claims are the provider's text: sanitized (escaped, cut) where they enter the line.
-    who = sanitize(status.email, limit=200) if status.email else "unknown account"
-    details = [f"account {sanitize(status.account_id, limit=200)}" if status.account_id else None]
-    details.append(f"plan {sanitize(status.plan, limit=100)}" if status.plan else None)
-    extra = ", ".join(d for d in details if d)
-    lines.append(f"  Account: {who}" + (f" ({extra})" if extra else ""))
-    if status.signed_out:
-        lines.append(
-            f"  Signed out: the server rejected the refresh token; run `{OPENAI.login_command}`"
-            " to sign in again"
-        )
-    elif status.access_token_expires_at is not None:
-        lines.append(f"  Access token: {_describe_expiry(status.access_token_expires_at, now)}")
-    elif status.last_refresh:
-        lines.append(f"  Access token: last refreshed {status.last_refresh}")
-    lines.append(f"  Store: {status.store}")
-    return lines
-
-
-def _provider_status_lines(status: LoginStatus, now: float) -> list[str]:
-    """A sign-in at any provider but Codex's: its words, none of Codex's or ChatGPT's."""
-    issuer = sanitize(status.issuer or "an unknown provider", limit=300)
-    if status.email:
-        who = sanitize(status.email, limit=200)
-    elif status.subject:
-        who = f"subject {sanitize(status.subject, limit=200)}"
-    else:
-        who = "an unknown account"
-    if status.signed_out:
-        lines = [
-            f"Signed out: {issuer} rejected the refresh token",
-            f"  Account: {who}",
-            f"  Fix: sign in again (`loginkit login --issuer {issuer}`)",
-        ]
-    else:
-        lines = [f"Signed in to {issuer}", f"  Account: {who}"]
-        if status.access_token_expires_at is not None:
-            expiry = _describe_expiry(status.access_token_expires_at, now)
-            lines.append(f"  Access token: {expiry}")
-        elif status.last_refresh:
-            lines.append(f"  Access token: last refreshed {status.last_refresh}")
-    lines.append(f"  Store: {status.store}")
-    return lines
 
 
 def run_status(args: argparse.Namespace) -> int:

@@ -2,9 +2,11 @@
 full CLI.
 
 Scripts call ``loginkit token`` in loops and from many shells at once. When the stored access
-token (or API key) is usable as it is, this answers with only ``os``, ``sys``, ``json`` and
-``base64`` loaded. Anything else (a token to refresh, a keyring store, a config.toml, an unusual
-flag, any error) goes to the full CLI, which prints exactly the same thing plus the fix.
+token (or API key) is usable as it is, this answers with only builtin modules loaded (``os``,
+``sys``, ``_json``, ``binascii``, ``time``: see :mod:`loginkit.cli._fastauth`), within about a
+millisecond of a bare ``python -c pass``. ``loginkit login status`` with the file store has the
+same kind of path (:mod:`loginkit.cli._faststatus`). Anything else (a token to refresh, a keyring
+store, a config.toml, an unusual flag, any error) goes to the full CLI, which prints exactly the same thing plus the fix.
 
 A stored token holding anything a bearer token cannot (RFC 6750 ``b64token``: controls, spaces,
 escape sequences) is never printed here either: the full CLI refuses it with its message.
@@ -12,8 +14,6 @@ escape sequences) is never printed here either: the full CLI refuses it with its
 Every path ends quietly: a reader that closed the pipe (``loginkit token | head -c1``) ends the
 command with :data:`EXIT_BROKEN_PIPE` and Ctrl-C with :data:`EXIT_INTERRUPTED`, never a traceback.
 """
-
-from __future__ import annotations
 
 import os
 import sys
@@ -37,13 +37,13 @@ def _fast_token(argv: list[str]) -> str | None:
     """The token to print, or None when the full CLI must decide."""
     if not argv or argv[0] != "token":
         return None
-    home = None
+    codex_home = None
     min_validity = 60.0
     rest = argv[1:]
     while rest:
         flag = rest.pop(0)
         if flag == "--codex-home" and rest:
-            home = rest.pop(0)
+            codex_home = rest.pop(0)
         elif flag == "--store" and rest and rest[0] == "file":
             rest.pop(0)
         elif flag == "--min-validity" and rest:
@@ -53,31 +53,11 @@ def _fast_token(argv: list[str]) -> str | None:
                 return None
         else:
             return None
-    if home is None:
-        home = os.environ.get("CODEX_HOME") or os.path.join(os.path.expanduser("~"), ".codex")
-    if not os.path.isdir(home) or os.path.exists(os.path.join(home, "config.toml")):
-        return None
-    import json
-    import stat
+    from loginkit.cli._fastauth import fast_home, jwt_payload, read_auth
 
-    try:
-        # Only a home and an auth.json the full CLI would accept silently (ours, not writable by
-        # others, the file 0600, a regular file: no symlink followed, no FIFO waited on).
-        info = os.stat(home)
-        fd = os.open(os.path.join(home, "auth.json"), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with open(fd, encoding="utf-8") as handle:
-        euid = os.geteuid()
-        found = os.fstat(fd)
-        if info.st_uid != euid or info.st_mode & 0o022 or found.st_uid != euid:
-            return None
-        if not stat.S_ISREG(found.st_mode) or found.st_mode & 0o077:
-            return None
-        try:
-            auth = json.load(handle)
-        except (OSError, ValueError):
-            return None
+    # Only a home and an auth.json the full CLI would accept silently (see _fastauth).
+    home = fast_home(codex_home)
+    auth = read_auth(home) if home is not None else None
     if not isinstance(auth, dict):
         return None
     key = auth.get("OPENAI_API_KEY")
@@ -88,16 +68,13 @@ def _fast_token(argv: list[str]) -> str | None:
     access = tokens.get("access_token") if isinstance(tokens, dict) else None
     if not isinstance(access, str) or access.count(".") != 2 or not _is_bearer_token(access):
         return None
-    import base64
+    claims = jwt_payload(access)
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    if not isinstance(exp, int) or isinstance(exp, bool):
+        return None
     import time
 
-    payload = access.split(".")[1]
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, UnicodeError):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
-    if not isinstance(exp, int) or isinstance(exp, bool) or exp - time.time() < min_validity:
+    if exp - time.time() < min_validity:
         return None
     return access
 
@@ -139,6 +116,12 @@ def _main(argv: list[str] | None) -> int:
         sys.stdout.write(token + "\n")
         sys.stdout.flush()
         return 0
+    if list(args[:2]) == ["login", "status"]:
+        from loginkit.cli._faststatus import fast_status
+
+        code = fast_status(list(args))
+        if code is not None:
+            return code
     if args and args[0] == "login":
         from loginkit.cli._linkfirst import fast_login
 

@@ -1,7 +1,10 @@
 """Binding the callback port, taking it over from a stale login server when it is busy.
 
 A busy port is usually an older sign-in (ours or the Codex CLI's) that nobody finished: it is
-asked once to stand down (``GET /cancel``), then the bind is retried. The IPv6 loopback on the
+asked once to stand down (``GET /cancel``), then the port is polled (a quiet bind every
+:data:`BIND_POLL_INTERVAL`) so the new server has it the moment the old one lets go, instead of
+after a fixed sleep; each of the :data:`BIND_ATTEMPTS` attempts waits at most
+:data:`BIND_RETRY_DELAY` for that. The IPv6 loopback on the
 same port is added when the host has one, so browsers that resolve ``localhost`` to ``::1``
 reach the server too.
 """
@@ -27,7 +30,11 @@ from loginkit.loopback._listen import listen, send_cancel_request
 logger = logging.getLogger("loginkit.server")
 
 BIND_ATTEMPTS = 10
+#: The longest one attempt waits for the port (10 attempts: about 2 s before giving up).
 BIND_RETRY_DELAY = 0.2
+#: How often the port is tried while waiting: a takeover costs the old server's shutdown plus
+#: at most this (it was a fixed 200 ms sleep).
+BIND_POLL_INTERVAL = 0.005
 
 
 def _failure(
@@ -39,6 +46,27 @@ def _failure(
     failure = Failed(LoginFailurePhase.BIND_LOCAL_SERVER, category, message)
     emit(failure)
     return LoginError(message, kind=kind, failure=failure)
+
+
+def _poll_port(address: str, port: int, wait: float) -> socket.socket | None:
+    """The listening socket as soon as ``address:port`` can be bound within ``wait`` seconds,
+    else None (still busy, or another error the caller's next attempt reports)."""
+    deadline = time.monotonic() + wait
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        time.sleep(min(BIND_POLL_INTERVAL, left))
+        try:
+            return listen(socket.AF_INET, address, port)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return None
+
+
+def _announce(emit: ProgressSink, attempt: int, port: int) -> None:
+    log_event(logger, logging.INFO, "binding local callback server", attempt=attempt, port=port)
+    emit(BindingLocalServer(attempt=attempt))
 
 
 def bind_callback_port(address: str, port: int, emit: ProgressSink) -> list[socket.socket]:
@@ -53,14 +81,7 @@ def bind_callback_port(address: str, port: int, emit: ProgressSink) -> list[sock
     attempts = 0
     cancel_attempted = False
     while True:
-        log_event(
-            logger,
-            logging.INFO,
-            "binding local callback server",
-            attempt=attempts + 1,
-            port=port,
-        )
-        emit(BindingLocalServer(attempt=attempts + 1))
+        _announce(emit, attempts + 1, port)
         try:
             v4 = listen(socket.AF_INET, address, port)
             break
@@ -87,7 +108,12 @@ def bind_callback_port(address: str, port: int, emit: ProgressSink) -> list[sock
                             cancel_err=str(cancel_err),
                             port=port,
                         )
-                time.sleep(BIND_RETRY_DELAY)
+                polled = _poll_port(address, port, BIND_RETRY_DELAY)
+                if polled is not None:
+                    # The port came free while polling: that bind is the next attempt.
+                    _announce(emit, attempts + 1, port)
+                    v4 = polled
+                    break
                 if attempts >= BIND_ATTEMPTS:
                     elapsed = int((time.monotonic() - started) * 1000)
                     log_event(
