@@ -49,6 +49,9 @@ class Destination:
     workspace_id: str | None = None
     #: Codex's id_token -> API key exchange (the browser flow of the openai profile).
     fetch_api_key: bool = False
+    #: May the tokens come without an id_token? Only the RFC 8628 device grant of a generic
+    #: profile; every other flow must have one. An id_token that is present is always verified.
+    id_token_optional: bool = False
 
 
 @dataclass(frozen=True, repr=False)
@@ -111,7 +114,14 @@ def finish_sign_in(
     """
     secret_list = [*secrets, tokens.id_token, tokens.access_token, tokens.refresh_token]
     _still_wanted(wanted)
-    claims = _verified_claims(tokens, provider, destination.client_id, secret_list)
+    extra: dict[str, Any] | None = None
+    if not tokens.id_token and destination.id_token_optional:
+        from loginkit.signin._rfc8628 import identity_without_id_token
+
+        claims = identity_without_id_token(provider, tokens.access_token)
+        extra = _record_without_id_token(claims, destination.client_id)
+    else:
+        claims = _verified_claims(tokens, provider, destination.client_id, secret_list)
     violation = workspace_violation(destination.workspace_id, claims)
     if violation is not None:
         log_event(logger, logging.WARNING, "workspace restriction blocked login", message=violation)
@@ -135,6 +145,7 @@ def finish_sign_in(
             api_key=api_key,
             account_id=_auth_claims(claims).get("chatgpt_account_id"),
             claim=lambda: _still_wanted(claim_save),
+            extra=extra,
         )
     except SignInStepError:
         raise
@@ -146,6 +157,19 @@ def finish_sign_in(
         ) from None
     log_event(logger, logging.INFO, "login credentials persisted")
     return Finished(claims)
+
+
+def _record_without_id_token(identity: Mapping[str, Any], client_id: str) -> dict[str, Any]:
+    """What a record without an id_token keeps instead, next to Codex's fields: the issuer and
+    client id (a refresh must go to this provider, never a default one) and who signed in, as
+    far as userinfo said (``sub``/``email``; none when it could not tell). Not verified claims:
+    shown, never trusted for a decision."""
+    who = {k: identity[k] for k in ("sub", "email") if isinstance(identity.get(k), str)}
+    return {
+        "issuer": identity["iss"],
+        "client_id": client_id,
+        "identity": {"source": "userinfo" if who else "none", **who},
+    }
 
 
 def _still_wanted(ask: Callable[[], bool]) -> bool:
@@ -243,11 +267,13 @@ def persist_tokens(
     api_key: str | None,
     account_id: object,
     claim: Callable[[], bool] = _always,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
     """Save a completed ChatGPT-style sign-in. The whole record is replaced, never merged.
 
     ``claim`` is called under the credentials lock right before the write; it raises (or returns
-    False) when the sign-in may no longer be saved, and then nothing is written."""
+    False) when the sign-in may no longer be saved, and then nothing is written. ``extra``: more
+    top-level fields (a record without an id_token says there whose it is)."""
     from loginkit.store._authfile import AuthDotJson, TokenData, auth_lock, utc_now_rfc3339
     from loginkit.store._select import store_for
 
@@ -261,6 +287,7 @@ def persist_tokens(
             account_id=account_id if isinstance(account_id, str) else None,
         ),
         last_refresh=utc_now_rfc3339(),
+        extra=dict(extra or {}),
     )
     with auth_lock(codex_home):
         if claim():

@@ -168,15 +168,22 @@ def login_status(codex_home: Path | str | None = None, store: StoreArg = None) -
         info = parse_id_token(tokens.id_token)
     except JwtFormatError:
         info = None
+    # A record without an id_token (RFC 8628 device sign-in) names who as userinfo said.
+    identity = auth.extra.get("identity")
+    known = identity if isinstance(identity, dict) and not tokens.id_token else {}
     return LoginStatus(
         mode="chatgpt",
         store=where,
-        email=info.email if info else None,
+        email=info.email if info else _text(known.get("email")) or _text(known.get("sub")),
         account_id=tokens.account_id or (info.account_id if info else None),
         plan=info.plan_type if info else None,
         access_token_expires_at=token_expiry(tokens.access_token),
         last_refresh=auth.last_refresh,
     )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def get_access_token(
@@ -257,7 +264,13 @@ def _refresh_locked(
     try:
         with deferred_interrupts() as section:
             try:
-                fresh = request_refresh(tokens.refresh_token, tokens.id_token, timeouts=timeouts)
+                fresh = request_refresh(
+                    tokens.refresh_token,
+                    tokens.id_token,
+                    timeouts=timeouts,
+                    issuer=_text(auth.extra.get("issuer")),
+                    client_id=_text(auth.extra.get("client_id")),
+                )
             except RefreshError as exc:
                 if exc.permanent:
                     remember_failure(home, tokens.refresh_token, exc)

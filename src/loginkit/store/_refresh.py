@@ -98,14 +98,21 @@ def needs_refresh(
     return refreshed is None or now - refreshed > MAX_REFRESH_AGE
 
 
-def refresh_endpoint(id_token: str) -> tuple[str, str]:
-    """``(token URL, client id)`` for the issuer and client the id_token was issued by/for."""
+def refresh_endpoint(
+    id_token: str, *, issuer: str | None = None, client_id: str | None = None
+) -> tuple[str, str]:
+    """``(token URL, client id)`` for the issuer and client the id_token was issued by/for.
+
+    ``issuer``/``client_id``: what a record without an id_token (an RFC 8628 device sign-in)
+    says instead; used only when the id_token does not tell, so such a refresh token is never
+    sent to Codex's issuer."""
     claims = jwt_claims(id_token)
-    issuer = claims.get("iss") if isinstance(claims.get("iss"), str) else OPENAI_ISSUER
+    found = claims.get("iss")
+    issuer = found if isinstance(found, str) else issuer or OPENAI_ISSUER
     audience = claims.get("aud")
     if isinstance(audience, list):
         audience = audience[0] if audience else None
-    client_id = audience if isinstance(audience, str) else OPENAI_CLIENT_ID
+    client_id = audience if isinstance(audience, str) else client_id or OPENAI_CLIENT_ID
     override = os.environ.get("CODEX_REFRESH_TOKEN_URL_OVERRIDE", "").strip()
     url = override or f"{str(issuer).rstrip('/')}/oauth/token"
     return url, client_id
@@ -173,14 +180,20 @@ def _permanent_from(body: str) -> RefreshError:
 
 
 def request_refresh(
-    refresh_token: str, id_token: str, *, timeouts: Any, client: Any = None
+    refresh_token: str,
+    id_token: str,
+    *,
+    timeouts: Any,
+    client: Any = None,
+    issuer: str | None = None,
+    client_id: str | None = None,
 ) -> dict[str, str]:
     """POST the refresh grant; returns the token fields the server sent (some may be absent).
 
     The openai profile sends JSON, as auth.openai.com expects; any other client sends the
     standard form encoding (RFC 6749 section 6).
     """
-    url, client_id = refresh_endpoint(id_token)
+    url, client_id = refresh_endpoint(id_token, issuer=issuer, client_id=client_id)
     issuer = url.removesuffix("/oauth/token")
     provider = Provider(profile_for(issuer, client_id), issuer, timeouts, client=client)
     try:
