@@ -84,9 +84,13 @@ def qr_columns(stream: TextIO, no_qr: bool, json_mode: bool) -> int | None:
         "█▀▄".encode(getattr(stream, "encoding", None) or "ascii")
     except (UnicodeEncodeError, LookupError):
         return None
-    import shutil
-
-    return shutil.get_terminal_size((80, 24)).columns
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (OSError, ValueError, AttributeError):
+        return 80
 
 
 def device_prompt_parts(
