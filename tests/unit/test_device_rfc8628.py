@@ -301,3 +301,20 @@ def test_a_provider_without_the_device_grant_is_unavailable_in_its_own_words(
     text = failed.render(generic_profile(device_server.issuer, GENERIC_CLIENT))
     assert "ChatGPT" not in text and "Codex" not in text
     assert "announces no device_authorization_endpoint" in text
+
+
+def test_a_workspace_restriction_is_never_met_by_userinfo(
+    home: Path, device_server: DeviceServer
+) -> None:
+    """Userinfo is the provider's unverified text: even one that claims the workspace cannot
+    satisfy ``forced_chatgpt_workspace_id`` without a verified id_token."""
+    device_server.device_id_token = False
+    device_server.userinfo = (
+        200,
+        {"sub": "mallory", "https://api.openai.com/auth": {"chatgpt_account_id": "org-x"}},
+    )
+    with pytest.raises(DeviceLoginError) as info:
+        sign_in(home, device_server, forced_chatgpt_workspace_id="org-x")
+    assert info.value.failure is not None
+    assert info.value.failure.category is LoginFailureCategory.WORKSPACE_RESTRICTION
+    assert not (home / "auth.json").exists()
