@@ -148,6 +148,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="sign in with a device code (headless); =auto falls back to the browser when the"
         " server has no device sign-in",
     )
+    login.add_argument(
+        "--no-qr",
+        action="store_true",
+        help="with --device-auth: do not draw the link as a QR code on the terminal",
+    )
     login_sub = login.add_subparsers(dest="login_command", metavar="ACTION")
     status = login_sub.add_parser("status", help="show who is signed in")
     _common(status, nested=True)

@@ -260,6 +260,11 @@ class DeviceFailurePhase(enum.Enum):
     PERSIST_CREDENTIALS = "persist_credentials"
 
     def text(self, profile: Profile = OPENAI) -> str:
+        """The clause that completes "... couldn't finish signing in with a device code while
+        {text}". Codex's device flow really exchanges an authorization code (the seed's words);
+        the RFC 8628 flow of any other profile exchanges the device code itself."""
+        if self is DeviceFailurePhase.EXCHANGE_TOKEN and profile.name != OPENAI.name:
+            return "exchanging the device code for tokens"
         return {
             DeviceFailurePhase.REQUEST_DEVICE_CODE: "requesting a device code",
             DeviceFailurePhase.WAIT_FOR_APPROVAL: "waiting for the code to be approved",
@@ -279,6 +284,14 @@ class DeviceFailureCategory(CategoryWords, enum.Enum):
     DEVICE_CODE_REQUEST_FAILED = "device_code_request_failed"
     DEVICE_CODE_EXPIRED = "device_code_expired"
     DEVICE_AUTHORIZATION_FAILED = "device_authorization_failed"
+
+    def help_for(self, profile: Profile) -> str:
+        """The hint in ``profile``'s words. The Codex texts are the seed's; a standard (RFC 8628)
+        provider has no ChatGPT settings and its own code lifetime, so it gets its own words."""
+        standard = _STANDARD_DEVICE_HELP.get(self)
+        if standard is not None and profile.name != OPENAI.name:
+            return _words(standard, profile)
+        return super().help_for(profile)
 
 
 CATEGORY_TEXT.update(
@@ -302,6 +315,19 @@ CATEGORY_TEXT.update(
         ),
     }
 )
+
+
+#: The hints of a standard (RFC 8628) provider where Codex's would be wrong for it.
+_STANDARD_DEVICE_HELP: dict[DeviceFailureCategory, str] = {
+    DeviceFailureCategory.DEVICE_CODE_UNAVAILABLE: (
+        "This provider offers no device code sign-in for this client id (ask its administrator"
+        " to allow the device grant); or sign in with `{login}` in a browser."
+    ),
+    DeviceFailureCategory.DEVICE_CODE_EXPIRED: (
+        "Run `{device}` again and enter the new code before it expires (the time is shown next"
+        " to the code)."
+    ),
+}
 
 
 class SignInStep(enum.Enum):

@@ -13,6 +13,20 @@ from loginkit.core._phases import LoginPhase
 from loginkit.core._profiles import OPENAI, Profile
 
 
+def expiry_words(seconds: float) -> str:
+    """How long a device code lives, in words: ``"15 minutes"``, ``"1 minute"``, ``"90 seconds"``.
+
+    Whole minutes from two minutes on (rounded down: the code must not be promised longer than
+    it lives), seconds below that. A caller must pass the provider's own lifetime (RFC 8628
+    ``expires_in``), never an assumed 15 minutes.
+    """
+    whole = max(int(seconds), 0)
+    if whole >= 120 or (whole >= 60 and whole % 60 == 0):
+        minutes = whole // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{whole} second{'s' if whole != 1 else ''}"
+
+
 @dataclass(frozen=True)
 class RequestingDeviceCode(LoginPhase):
     id: ClassVar[str] = "requesting_device_code"
@@ -28,17 +42,23 @@ class ShowingDeviceCode(LoginPhase):
     verification_url: str
     user_code: str
     expires_in: int
+    #: RFC 8628 ``verification_uri_complete`` (the URL with the code in it), when the provider
+    #: sent one; the person may open it instead of typing the code.
+    verification_url_complete: str | None = None
     id: ClassVar[str] = "showing_device_code"
 
     def render(self, profile: Profile = OPENAI) -> str:
         return f"Open {self.verification_url} and enter the code {self.user_code}"
 
     def fields(self) -> dict[str, object]:
-        return {
+        fields: dict[str, object] = {
             "verification_url": self.verification_url,
             "user_code": self.user_code,
             "expires_in": self.expires_in,
         }
+        if self.verification_url_complete is not None:
+            fields["verification_url_complete"] = self.verification_url_complete
+        return fields
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,10 @@ PKCE pair the server chose*; that code is exchanged like the browser flow's with
 ``redirect_uri={issuer}/deviceauth/callback``. Standard variant: the provider's
 ``device_authorization_endpoint`` (from discovery) and the ``device_code`` grant.
 
+The standard variant follows RFC 8628 as written (see :mod:`loginkit.signin._rfc8628`): the
+id_token is optional, ``verification_uri_complete`` and the provider's own ``expires_in`` are
+shown, ``slow_down`` adds 5 seconds to the interval for every later poll (section 3.5).
+
 Fixed from the original (spec 16.14): ``interval`` may be a string or a number and never means
 busy polling; transient network errors while polling are retried with backoff; an unexpected poll
 status shows the server's error text.
@@ -15,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,17 +52,22 @@ from loginkit.core._phases import Emitter, ExchangingToken, Failed, ProgressSink
 from loginkit.core._profiles import OPENAI_CLIENT_ID, Profile, profile_for
 from loginkit.core._redact import sanitize_url_for_logging, scrub
 from loginkit.oauth._provider import Provider
+from loginkit.signin._rfc8628 import poll_interval, timed_out_words
 from loginkit.store._home import AuthCredentialsStoreMode
+
+_interval = poll_interval  # the name the tests know
 
 logger = logging.getLogger("loginkit.device")
 
 MAX_WAIT = 15 * 60.0
-MIN_INTERVAL = 1.0
 MAX_BACKOFF = 30.0
 NOT_ENABLED = (
     "device code login is not enabled for this Codex server. Use the browser login or verify the"
     " server URL."
 )
+#: The standard variant's words for the same (no Codex server there).
+NOT_ANNOUNCED = "the provider's discovery document announces no device_authorization_endpoint"
+NOT_FOUND = "the provider's device authorization endpoint answered 404 Not Found"
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,8 @@ class DeviceCode:
     client_id: str
     standard: bool = False
     provider: Provider | None = field(default=None, repr=False, compare=False)
+    #: RFC 8628 ``verification_uri_complete`` (the link with the code in it), when sent.
+    verification_url_complete: str | None = None
 
 
 @dataclass
@@ -94,7 +104,10 @@ class DeviceLoginOptions:
     store_mode: AuthCredentialsStoreMode = AuthCredentialsStoreMode.FILE
     forced_chatgpt_workspace_id: str | None = None
     timeouts: Timeouts = field(default_factory=Timeouts)
-    max_wait: float = MAX_WAIT
+    #: Stop polling after this many seconds at most. None: the code's own lifetime (the
+    #: provider's ``expires_in``; Codex's codes live :data:`MAX_WAIT`). A smaller value also
+    #: shortens the lifetime the prompt shows, never the other way round.
+    max_wait: float | None = None
     profile: Profile | None = None
     #: Replace a stored sign-in of another issuer or client id (refused by default).
     replace_other_record: bool = False
@@ -130,29 +143,6 @@ class _Run:
         self.emit(failure)
         log_event(logger, logging.WARNING, "device code login failed", category=category.value)
         return DeviceLoginError(failure, kind)
-
-
-def _number(value: object, default: float, what: str) -> float:
-    """A finite, positive number from a provider field (a number or a numeric string); anything
-    else (``"nan"``, ``"soon"``, ``-1``, ``true``) is the default, with a log line."""
-    if value is None:
-        return default
-    try:
-        number = float(str(value)) if not isinstance(value, bool) else math.nan
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number) or number <= 0:
-        log_event(
-            logger, logging.WARNING, "device response field unusable; using default", field=what
-        )
-        return default
-    return number
-
-
-def _interval(value: object) -> float:
-    """Seconds between polls: the provider's ``interval`` (number or numeric string), never
-    below :data:`MIN_INTERVAL`, so a ``0``, ``"nan"`` or missing value never means busy polling."""
-    return max(_number(value, MIN_INTERVAL, "interval"), MIN_INTERVAL)
 
 
 def request_device_code(opts: DeviceLoginOptions, sink: ProgressSink | None = None) -> DeviceCode:
@@ -192,7 +182,7 @@ def request_device_code(opts: DeviceLoginOptions, sink: ProgressSink | None = No
                 raise run.fail(
                     phase,
                     DeviceFailureCategory.DEVICE_CODE_UNAVAILABLE,
-                    NOT_ENABLED,
+                    NOT_ANNOUNCED,
                     ErrorKind.NOT_FOUND,
                 )
             client = provider.client(sanitize_url_for_logging(url))
@@ -216,7 +206,7 @@ def request_device_code(opts: DeviceLoginOptions, sink: ProgressSink | None = No
             raise run.fail(
                 phase,
                 DeviceFailureCategory.DEVICE_CODE_UNAVAILABLE,
-                NOT_ENABLED,
+                NOT_ENABLED if profile.name == "openai" else NOT_FOUND,
                 ErrorKind.NOT_FOUND,
             )
         if not 200 <= status < 300:
@@ -234,17 +224,28 @@ def request_device_code(opts: DeviceLoginOptions, sink: ProgressSink | None = No
             raise run.fail(
                 phase, failed, "device code response is not a JSON object", ErrorKind.INVALID_DATA
             )
+        complete: str | None = None
+        user_code: object = None
+        device_id: object = None
+        verification = ""
+        expires = MAX_WAIT
         if profile.name == "openai":
             user_code = data.get("user_code", data.get("usercode"))
             device_id = data.get("device_auth_id")
             verification = f"{opts.base}/codex/device"
             token_url = f"{opts.base}/api/accounts/deviceauth/token"
-            expires = MAX_WAIT
         else:
-            user_code, device_id = data.get("user_code"), data.get("device_code")
-            verification = str(data.get("verification_uri") or data.get("verification_url") or "")
+            from loginkit.signin._rfc8628 import parse_device_authorization
+
+            try:
+                started = parse_device_authorization(data, MAX_WAIT)
+            except ValueError:
+                started = None
+            if started is not None:
+                user_code, device_id = started.user_code, started.device_code
+                verification, complete = started.verification_uri, started.verification_uri_complete
+                expires = started.expires_in
             token_url = provider.token_endpoint()
-            expires = _number(data.get("expires_in"), MAX_WAIT, "expires_in")
         if not isinstance(user_code, str) or not isinstance(device_id, str) or not verification:
             raise run.fail(
                 phase, failed, "device code response is missing fields", ErrorKind.INVALID_DATA
@@ -256,16 +257,23 @@ def request_device_code(opts: DeviceLoginOptions, sink: ProgressSink | None = No
         verification_url=verification,
         user_code=user_code,
         interval=_interval(data.get("interval")),
-        expires_in=int(min(expires, opts.max_wait)),
+        expires_in=int(min(expires, opts.max_wait if opts.max_wait is not None else expires)),
         device_auth_id=device_id,
         token_url=token_url,
         issuer=opts.issuer,
         client_id=opts.client_id,
         standard=profile.name != "openai",
         provider=provider,
+        verification_url_complete=complete,
     )
-    log_event(logger, logging.INFO, "device code issued", interval=code.interval)
-    run.emit(ShowingDeviceCode(code.verification_url, code.user_code, code.expires_in))
+    log_event(
+        logger, logging.INFO, "device code issued", interval=code.interval, expires_in=expires
+    )
+    run.emit(
+        ShowingDeviceCode(
+            code.verification_url, code.user_code, code.expires_in, code.verification_url_complete
+        )
+    )
     return code
 
 
@@ -275,7 +283,7 @@ class _Approved:
 
     authorization_code: str = ""
     code_verifier: str = ""
-    tokens: dict[str, str] | None = None
+    tokens: dict[str, object] | None = None
 
 
 def _poll(
@@ -336,7 +344,7 @@ def _poll(
                 raise run.fail(
                     phase,
                     DeviceFailureCategory.DEVICE_CODE_EXPIRED,
-                    "device auth timed out after 15 minutes",
+                    timed_out_words(code.standard, code.expires_in),
                 ) from None
             sleep(delay)
             continue
@@ -354,7 +362,7 @@ def _poll(
                     "device auth answer is not JSON",
                 )
             if code.standard:
-                return _Approved(tokens={k: v for k, v in data.items() if isinstance(v, str)})
+                return _Approved(tokens=data)
             auth_code, verifier = data.get("authorization_code"), data.get("code_verifier")
             if not isinstance(auth_code, str) or not isinstance(verifier, str):
                 raise run.fail(
@@ -388,7 +396,7 @@ def _poll(
             raise run.fail(
                 phase,
                 DeviceFailureCategory.DEVICE_CODE_EXPIRED,
-                "device auth timed out after 15 minutes",
+                timed_out_words(code.standard, code.expires_in),
             )
         sleep(min(interval, remaining))
 
@@ -416,8 +424,8 @@ def _complete(
     sink: ProgressSink | None,
     sleep: Callable[[float], None],
 ) -> None:
-    from loginkit.oauth._token import parse_token_response
     from loginkit.signin._finish import Destination, exchange_code, finish_sign_in
+    from loginkit.signin._rfc8628 import device_grant_tokens
 
     run = _Run(sink, [code.device_auth_id, code.user_code])
     approved = _poll(code, provider, run, sleep)
@@ -426,8 +434,8 @@ def _complete(
     try:
         if approved.tokens is not None:
             try:
-                tokens = parse_token_response(
-                    json.dumps(approved.tokens), sanitize_url_for_logging(code.token_url)
+                tokens = device_grant_tokens(
+                    approved.tokens, sanitize_url_for_logging(code.token_url)
                 )
             except ResponseMalformedError as exc:
                 raise SignInStepError(SignInStep.EXCHANGE_TOKEN, exc.category, str(exc)) from None
@@ -449,6 +457,8 @@ def _complete(
                 client_id=opts.client_id,
                 workspace_id=opts.forced_chatgpt_workspace_id,
                 replace_other=opts.replace_other_record,
+                # RFC 8628: the device grant's answer may carry no id_token.
+                id_token_optional=code.standard,
             ),
             emit=run.emit,
             secrets=run.secrets,

@@ -53,6 +53,9 @@ class Destination:
     fetch_api_key: bool = False
     #: Replace a stored sign-in of another issuer or client id (never done silently).
     replace_other: bool = False
+    #: May the tokens come without an id_token? Only the RFC 8628 device grant of a generic
+    #: profile; every other flow must have one. An id_token that is present is always verified.
+    id_token_optional: bool = False
 
 
 @dataclass(frozen=True, repr=False)
@@ -119,7 +122,14 @@ def finish_sign_in(
     if nonce is not None:
         secret_list.append(nonce)
     _still_wanted(wanted)
-    claims = _verified_claims(tokens, provider, destination.client_id, secret_list, nonce)
+    who: dict[str, str] | None = None
+    if not tokens.id_token and destination.id_token_optional:
+        from loginkit.signin._rfc8628 import identity_without_id_token
+
+        claims = identity_without_id_token(provider, tokens.access_token)
+        who = _userinfo_identity(claims)
+    else:
+        claims = _verified_claims(tokens, provider, destination.client_id, secret_list, nonce)
     violation = workspace_violation(destination.workspace_id, claims)
     if violation is not None:
         log_event(logger, logging.WARNING, "workspace restriction blocked login", message=violation)
@@ -147,6 +157,7 @@ def finish_sign_in(
             replace_other=destination.replace_other,
             # Codex's own records keep Codex's exact layout (its id_token says whose they are).
             keep_provenance=provider.profile.name != "openai",
+            identity=who,
         )
     except SignInStepError:
         raise
@@ -158,6 +169,12 @@ def finish_sign_in(
         ) from None
     log_event(logger, logging.INFO, "login credentials persisted")
     return Finished(claims)
+
+
+def _userinfo_identity(claims: Mapping[str, Any]) -> dict[str, str]:
+    """Who signed in, as far as userinfo said (``sub``/``email``; nothing when it could not
+    tell), for a record without an id_token. Not verified claims: shown, never trusted."""
+    return {k: claims[k] for k in ("sub", "email") if isinstance(claims.get(k), str)}
 
 
 def _still_wanted(ask: Callable[[], bool]) -> bool:
@@ -266,13 +283,16 @@ def persist_tokens(
     provenance: Provenance | None = None,
     replace_other: bool = False,
     keep_provenance: bool = True,
+    identity: Mapping[str, str] | None = None,
 ) -> None:
     """Save a completed sign-in. The whole record is replaced, never merged.
 
     ``claim`` is called under the credentials lock right before the write; it raises (or returns
     False) when the sign-in may no longer be saved, and then nothing is written. A stored sign-in
     of another issuer or client id is never replaced silently: unless ``replace_other``, that
-    raises ``another_providers_record`` and the old record stays as it was."""
+    raises ``another_providers_record`` and the old record stays as it was. ``identity``: who
+    signed in as far as userinfo said, for a record without an id_token (kept with the
+    provenance, shown, never trusted for a decision)."""
     from loginkit.store._authfile import PROVENANCE_KEY, AuthDotJson, TokenData, utc_now_rfc3339
     from loginkit.store._locks import auth_lock
     from loginkit.store._select import store_for
@@ -287,7 +307,16 @@ def persist_tokens(
             account_id=account_id if isinstance(account_id, str) else None,
         ),
         last_refresh=utc_now_rfc3339(),
-        extra={PROVENANCE_KEY: provenance.to_dict()} if provenance and keep_provenance else {},
+        extra=(
+            {
+                PROVENANCE_KEY: {
+                    **provenance.to_dict(),
+                    **({"identity": dict(identity)} if identity else {}),
+                }
+            }
+            if provenance and keep_provenance
+            else {}
+        ),
     )
     with auth_lock(codex_home):
         store = store_for(mode, codex_home)

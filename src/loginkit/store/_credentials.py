@@ -212,17 +212,19 @@ def login_status(codex_home: Path | str | None = None, store: StoreArg = None) -
     expiry = None if known is None else known.expiry_for(tokens.access_token)
     identity = record_identity(auth)
     generic = identity is not None and identity[1] != OPENAI_CLIENT_ID
+    # A record without an id_token (RFC 8628 device sign-in) names who as userinfo said.
+    said = known if known is not None and not tokens.id_token else None
     return LoginStatus(
         mode="chatgpt" if not generic else "oidc",
         store=where,
-        email=info.email if info else None,
+        email=info.email if info else (said.said("email") if said else None),
         account_id=tokens.account_id or (info.account_id if info else None),
         plan=info.plan_type if info else None,
         access_token_expires_at=token_expiry(tokens.access_token)
         or (expiry[0] if expiry else None),
         last_refresh=auth.last_refresh,
         issuer=identity[0] if generic and identity else None,
-        subject=info.subject if info else None,
+        subject=info.subject if info else (said.said("sub") if said else None),
         signed_out=remembered_failure(home, tokens.refresh_token) is not None,
     )
 

@@ -29,6 +29,12 @@ class Provenance:
     expires_at: int | None = None
     lifetime: int | None = None
     fingerprint: str | None = None
+    #: Who signed in as userinfo said (``sub``, ``email``), for a record without an id_token.
+    identity: tuple[tuple[str, str], ...] = ()
+
+    def said(self, key: str) -> str | None:
+        """``sub`` or ``email`` as userinfo said (records without an id_token)."""
+        return dict(self.identity).get(key)
 
     def expiry_for(self, access_token: str) -> tuple[int, int | None] | None:
         """``(expires_at, lifetime)`` when they belong to ``access_token``, else None."""
@@ -37,7 +43,7 @@ class Provenance:
         return self.expires_at, self.lifetime
 
     def to_dict(self) -> dict[str, Any]:
-        fields = {
+        fields: dict[str, Any] = {
             "issuer": self.issuer,
             "client_id": self.client_id,
             "scope": self.scope,
@@ -45,7 +51,10 @@ class Provenance:
             "access_token_lifetime": self.lifetime,
             "access_token_sha256": self.fingerprint,
         }
-        return {k: v for k, v in fields.items() if v is not None}
+        data = {k: v for k, v in fields.items() if v is not None}
+        if self.identity:
+            data["identity"] = dict(self.identity)
+        return data
 
     @classmethod
     def from_dict(cls, data: object) -> Provenance | None:
@@ -60,7 +69,14 @@ class Provenance:
             value = data.get(name)
             return value if isinstance(value, int) and not isinstance(value, bool) else None
 
+        said = data.get("identity")
+        identity = tuple(
+            (key, value)
+            for key, value in (said.items() if isinstance(said, dict) else ())
+            if key in ("sub", "email") and isinstance(value, str) and value
+        )
         return cls(
+            identity=identity,
             issuer=text("issuer"),
             client_id=text("client_id"),
             scope=text("scope"),
