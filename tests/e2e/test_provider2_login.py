@@ -8,12 +8,13 @@ checks the provider with no loginkit code at all.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser
-from support.cli_runner import cli
+from support.cli_runner import cli, run_loginkit
 from support.provider2 import login_and_consent, start_provider2
 
 pytestmark = pytest.mark.e2e
@@ -38,9 +39,35 @@ def test_loginkit_login_with_a_strict_provider(browser: Browser, home: Path) -> 
             assert query["redirect_uri"][0].startswith("http://127.0.0.1:"), query["redirect_uri"]
             result = login_and_consent(browser, provider, run.url)
             code, _, err = run.finish()
-    assert code == 0, err
-    assert result.status == 200, result
-    assert "Signed in to loginkit" in result.text, result
-    tokens = json.loads((home / "auth.json").read_text())["tokens"]
-    assert tokens["access_token"].count(".") != 2, "provider2's access tokens are opaque"
-    assert tokens["refresh_token"]
+        assert code == 0, err
+        assert result.status == 200, result
+        assert "Signed in to loginkit" in result.text, result
+        record = json.loads((home / "auth.json").read_text())
+        tokens = record["tokens"]
+        assert tokens["access_token"].count(".") != 2, "provider2's access tokens are opaque"
+        assert tokens["refresh_token"]
+        # The record knows its provider; no Codex word anywhere a person or a log reads.
+        assert record["auth_mode"] == "oidc"
+        assert record["loginkit"]["issuer"] == provider.issuer
+        assert record["loginkit"]["client_id"] == provider.code_client_id
+        assert record["loginkit"]["access_token_expires_at"] > time.time()
+        status = run_loginkit("login", "status", home=home)
+        token = run_loginkit("token", home=home)
+        status_json = run_loginkit("login", "status", "--json", home=home)
+        logout = run_loginkit("logout", home=home)
+        assert status.returncode == 0, status.stderr
+        assert status.stderr.startswith(f"Signed in to {provider.issuer}\n")
+        assert token.returncode == 0 and token.stdout.strip() == tokens["access_token"]
+        assert logout.returncode == 0, logout.stderr
+        seen = {
+            "login": err,
+            "page": result.text,
+            "status": status.stderr,
+            "status --json": status_json.stdout,
+            "token": token.stderr,
+            "logout": logout.stderr,
+            "log": (home / "log" / "codex-login.log").read_text(),
+        }
+        for where, text in seen.items():
+            for word in ("Codex", "codex login", "ChatGPT", "chatgpt", "OpenAI", "openai.com"):
+                assert word not in text, (where, word, text)

@@ -298,7 +298,8 @@ def persist_tokens(
     from loginkit.store._select import store_for
 
     auth = AuthDotJson(
-        auth_mode="chatgpt",
+        # Codex's word for its own sign-ins; any other provider's record says what it is.
+        auth_mode="oidc" if provenance and keep_provenance else "chatgpt",
         openai_api_key=api_key,
         tokens=TokenData(
             id_token=tokens.id_token,
