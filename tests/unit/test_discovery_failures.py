@@ -5,47 +5,16 @@ nobody answers for and a document naming another issuer each end at once with th
 
 from __future__ import annotations
 
-import json
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from support.cli_runner import run_loginkit
 from syrupy.assertion import SnapshotAssertion
 
+from .discovery_server import DOC, discovery_server
 from .snapshot_ext import TextSnapshot
-
-
-@contextmanager
-def discovery_server(status: int, body: bytes) -> Iterator[str]:
-    """An issuer whose discovery document is ``status`` + ``body`` (``{issuer}`` filled in)."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            data = body.replace(b"{issuer}", issuer.encode())
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    issuer = f"http://127.0.0.1:{server.server_address[1]}"
-    import threading
-
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield issuer
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def closed_port() -> int:
@@ -69,16 +38,6 @@ def sign_in(home: Path, issuer: str) -> tuple[int, str, float]:
     )
     assert done.stdout == ""
     return done.returncode, done.stderr, time.monotonic() - started
-
-
-DOC = json.dumps(
-    {
-        "issuer": "{issuer}",
-        "authorization_endpoint": "{issuer}/authorize",
-        "token_endpoint": "{issuer}/token",
-        "jwks_uri": "{issuer}/jwks",
-    }
-).encode()
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from loginkit.loopback._paste import pasted_callback_target
 
+from .discovery_server import DOC, discovery_server
 from .fake_issuer import FakeIssuer
 from .helpers import normalise
 from .snapshot_ext import TextSnapshot
@@ -127,3 +128,29 @@ def test_no_hint_and_no_reading_when_stdin_is_not_a_terminal(
 )
 def test_what_counts_as_a_pasted_callback(text: str, target: str | None) -> None:
     assert pasted_callback_target(text) == target
+
+
+def test_a_generic_sign_in_says_what_usually_went_wrong_when_nothing_comes_back(
+    home: Path, snapshot: SnapshotAssertion
+) -> None:
+    """Waiting is not cancelling: on a terminal, a generic sign-in whose browser never comes
+    back (the provider refused the client id or the redirect URI on its own page) gets one line
+    naming both, exactly, after two minutes or half the --timeout; then the timeout block."""
+    with (
+        discovery_server(200, DOC) as issuer,
+        tty_login(home, issuer, "--client-id", "my-cli", "--timeout", "2") as cli,
+    ):
+        text = cli.read_until("Sign-in timed out", timeout=10)
+        rest = text + cli.read_until("Details:", timeout=5)
+        cli.proc.wait(10)
+    redirect = f"http://127.0.0.1:{cli.port}/auth/callback"
+    line = (
+        "Still waiting for the browser. If the sign-in page showed an error, check that"
+        f" --client-id my-cli is right and that the provider has this redirect URI registered"
+        f" exactly: {redirect}"
+    )
+    assert rest.count(line) == 1
+    assert rest.index(line) < rest.index("Sign-in timed out")
+    assert line.replace(redirect, "<REDIRECT>") == snapshot(
+        extension_class=TextSnapshot, name="no_callback_hint"
+    )

@@ -19,6 +19,7 @@ from loginkit.cli._context import (
 )
 from loginkit.cli._render import Renderer
 from loginkit.core._exceptions import ErrorKind, LoginError
+from loginkit.core._phases import CallbackReceived, LoginPhase
 from loginkit.core._profiles import Profile
 
 if TYPE_CHECKING:
@@ -172,7 +173,14 @@ def browser_login(
 
     profile = opts.resolved_profile
     renderer = Renderer(profile, json_mode=json_mode, err=sys.stderr, out=sys.stdout)
-    run = LoginRun(opts, renderer)
+    came_back = threading.Event()
+
+    def sink(phase: LoginPhase) -> None:
+        if isinstance(phase, CallbackReceived):
+            came_back.set()  # the browser came back: no hint is needed
+        renderer(phase)
+
+    run = LoginRun(opts, sink)
 
     def show_link() -> None:
         _warn_if_exposed(run)
@@ -182,6 +190,8 @@ def browser_login(
     def accept_pasted_callbacks() -> None:
         if json_mode or sys.stdin is None or not sys.stdin.isatty() or not _in_the_foreground():
             return
+        if profile.name != "openai":
+            _hint_when_nothing_comes_back(run, renderer, came_back)
         renderer.text(PASTE_HINT)
         threading.Thread(
             target=_read_pasted_callbacks,
@@ -200,6 +210,38 @@ def browser_login(
         return EXIT_FAILURE
     renderer.succeeded(SUCCESS_MESSAGE)
     return EXIT_OK
+
+
+#: How long a sign-in waits for the browser before one line says what usually went wrong.
+NO_CALLBACK_HINT_AFTER = 120.0
+
+
+def no_callback_hint(client_id: str, redirect_uri: str) -> str:
+    """The one line shown when the browser has not come back for a while (generic providers)."""
+    return (
+        "Still waiting for the browser. If the sign-in page showed an error, check that"
+        f" --client-id {client_id} is right and that the provider has this redirect URI"
+        f" registered exactly: {redirect_uri}"
+    )
+
+
+def _hint_when_nothing_comes_back(
+    run: LoginRun, renderer: Renderer, came_back: threading.Event
+) -> None:
+    """After two minutes (or half the ``--timeout``, when that is shorter) without any callback,
+    one line, once: a provider that refuses the client id or the redirect URI shows its error in
+    the browser and never comes back, and the person only sees the wait."""
+    from loginkit.core._sanitize import sanitize
+
+    timeout = run.opts.login_timeout
+    delay = NO_CALLBACK_HINT_AFTER if timeout is None else min(NO_CALLBACK_HINT_AFTER, timeout / 2)
+    line = no_callback_hint(sanitize(run.opts.client_id, limit=200), run.redirect_uri)
+
+    def wait() -> None:
+        if not came_back.wait(delay):
+            renderer.text(line)
+
+    threading.Thread(target=wait, name="loginkit-hint", daemon=True).start()
 
 
 def _warn_if_exposed(run: LoginRun) -> None:
