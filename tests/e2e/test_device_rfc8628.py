@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,10 +115,10 @@ def test_oidc_provider_device_sign_in_without_an_id_token(
     saved = json.loads((home / "auth.json").read_text())
     assert saved["tokens"]["id_token"] == ""
     assert saved["tokens"]["refresh_token"]
-    assert saved["issuer"] == provider.issuer
-    assert saved["client_id"] == GENERIC
+    assert saved["loginkit"]["issuer"] == provider.issuer
+    assert saved["loginkit"]["client_id"] == GENERIC
     # The test provider answers userinfo for its JWT access tokens whatever their scope.
-    assert saved["identity"] == {"source": "userinfo", "sub": "erin", "email": "erin@example.com"}
+    assert saved["loginkit"]["identity"] == {"sub": "erin", "email": "erin@example.com"}
     shown, token = status_and_token(home)
     assert token == saved["tokens"]["access_token"]
     assert "Account: erin@example.com" in shown
@@ -145,18 +146,20 @@ def test_strict_provider_device_sign_in(provider2: Provider2, browser: Browser, 
     # django-oauth-toolkit 3.4.1's device grant sends no id_token, even for the openid scope:
     # who signed in comes from its userinfo endpoint (only `sub`, alice's user id).
     assert tokens["id_token"] == ""
-    assert saved["issuer"] == issuer and saved["client_id"] == provider2.device_client_id
-    assert saved["identity"] == {"source": "userinfo", "sub": "1"}
+    assert saved["loginkit"]["issuer"] == issuer
+    assert saved["loginkit"]["client_id"] == provider2.device_client_id
+    assert saved["loginkit"]["identity"] == {"sub": "1"}
     shown, token = status_and_token(home)
     assert token == tokens["access_token"]
-    assert "Account: 1" in shown
-    # Its opaque token, refreshed long ago: `token` refreshes at this provider (discovery, its
-    # token endpoint, this client id), which rotates the refresh token.
-    saved["last_refresh"] = "2020-01-01T00:00:00.000000Z"
+    assert "Account: subject 1" in shown
+    # Its opaque token, expired (the record keeps its expiry from expires_in): `token` refreshes
+    # at this provider (discovery, its token endpoint, this client id), which rotates the
+    # refresh token.
+    saved["loginkit"]["access_token_expires_at"] = int(time.time()) - 5
     (home / "auth.json").write_text(json.dumps(saved))
     fresh = run_loginkit("token", "--codex-home", str(home))
     assert fresh.returncode == 0, fresh.stderr
     after = json.loads((home / "auth.json").read_text())
     assert fresh.stdout.strip() == after["tokens"]["access_token"] != tokens["access_token"]
     assert after["tokens"]["refresh_token"] != tokens["refresh_token"], "rotated"
-    assert after["issuer"] == issuer
+    assert after["loginkit"]["issuer"] == issuer

@@ -35,10 +35,11 @@ from loginkit.store._refresh import OTHER, token_expiry
 
 pytestmark = pytest.mark.e2e
 
-#: Access tokens live 64 s; with min_validity=60 a token is due for refresh 4 s after it is issued
-#: while the server still accepts it: a refresh seen then happened *before* expiry.
-ACCESS_TTL = 64
-MIN_VALIDITY = 60.0
+#: Access tokens live 12 s; with min_validity=6 (no more than half the lifetime, the most a
+#: refresh margin may be) a token is due for refresh 6 s after it is issued while the server still
+#: accepts it: a refresh seen then happened *before* expiry.
+ACCESS_TTL = 12
+MIN_VALIDITY = 6.0
 KINDS = ["httpx", "httpx-async", "httpx2", "requests"]
 
 
