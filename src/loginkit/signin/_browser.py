@@ -163,7 +163,9 @@ class LoginRun:
             raise ValueError("the prelinked sign-in does not match these options")
         self.emit(BindingLocalServer(attempt=1))
         log_event(logger, logging.INFO, "binding local callback server", attempt=1, port=ready.port)
-        self._sockets = list(ready.sockets)
+        from loginkit.loopback._listen import adopt_socket
+
+        self._sockets = [adopt_socket(raw) for raw in ready.sockets]
         self._stage = Stage.BOUND
         self.actual_port = ready.port
         self._pkce = ready.pkce

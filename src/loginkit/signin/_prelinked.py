@@ -1,14 +1,14 @@
 """The link-first start's half of a browser sign-in: bind, PKCE, state and the link, with light
-standard-library modules only (``socket``, ``secrets``, ``hashlib``, ``base64``,
-``urllib.parse``). The browser run adopts what this bound (:meth:`LoginRun.adopt`).
+standard-library modules only (``_socket``, ``os``, ``binascii``, ``_sha256``,
+a hand-written percent-encoder). The browser run adopts what this bound (:meth:`LoginRun.adopt`).
 """
 
 from __future__ import annotations
 
-import socket
+import _socket
 
 from loginkit.core import _codex as codex
-from loginkit.loopback._listen import LOOPBACK, listen
+from loginkit.loopback._listen import LOOPBACK, listen_raw
 from loginkit.oauth._pkce import PkceCodes, authorize_url, generate_pkce, generate_state
 
 
@@ -20,7 +20,7 @@ class Prelinked:
 
     def __init__(
         self,
-        sockets: list[socket.socket],
+        sockets: list[_socket.socket],
         port: int,
         pkce: PkceCodes,
         state: str,
@@ -46,13 +46,13 @@ def prelink(port: int, issuer: str) -> Prelinked | None:
     """Bind 127.0.0.1 (and [::1]) once and build the openai profile's link; None when the port
     is not free at the first try (the full flow then retries and takes a stale server over)."""
     try:
-        v4 = listen(socket.AF_INET, LOOPBACK, port)
+        v4 = listen_raw(_socket.AF_INET, LOOPBACK, port)
     except OSError:
         return None
     sockets = [v4]
     actual = v4.getsockname()[1]
     try:
-        sockets.append(listen(socket.AF_INET6, "::1", actual))
+        sockets.append(listen_raw(_socket.AF_INET6, "::1", actual))
     except OSError:
         pass
     pkce = generate_pkce()
