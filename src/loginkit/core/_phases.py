@@ -28,6 +28,7 @@ from loginkit.core._categories import (
 )
 from loginkit.core._log import log_event
 from loginkit.core._profiles import OPENAI, Profile
+from loginkit.core._texts import CLEANUP_TEXT, retry_text
 
 __all__ = [
     "ALL_PHASES",
@@ -92,7 +93,7 @@ class BindingLocalServer(LoginPhase):
 
     def render(self, profile: Profile = OPENAI) -> str:
         if self.attempt > 1:
-            return f"Retrying the local sign-in listener... (attempt {self.attempt})"
+            return retry_text(self.attempt)
         return "Starting local sign-in listener..."
 
     def fields(self) -> dict[str, object]:
@@ -110,7 +111,7 @@ class PreviousLoginServerDetected(LoginPhase):
         return True
 
     def render(self, profile: Profile = OPENAI) -> str:
-        return "Cleaning up an old login session first..."
+        return CLEANUP_TEXT
 
     def fields(self) -> dict[str, object]:
         return {"attempt": self.attempt}

@@ -161,8 +161,21 @@ class LoginRun:
         if self.opts.port not in (0, ready.port) or self.opts.force_state is not None:
             ready.close()
             raise ValueError("the prelinked sign-in does not match these options")
-        self.emit(BindingLocalServer(attempt=1))
-        log_event(logger, logging.INFO, "binding local callback server", attempt=1, port=ready.port)
+        if ready.took_over:
+            # Its lines are on screen already: only the log hears of it, as for the full path.
+            log_event(
+                logger,
+                logging.WARNING,
+                "previous login server detected on callback port; cancelling stale session",
+                attempt=1,
+                port=ready.port,
+            )
+        else:
+            self.emit(BindingLocalServer(attempt=1))
+        attempt = 2 if ready.took_over else 1
+        log_event(
+            logger, logging.INFO, "binding local callback server", attempt=attempt, port=ready.port
+        )
         from loginkit.loopback._listen import adopt_socket
 
         self._sockets = [adopt_socket(raw) for raw in ready.sockets]
