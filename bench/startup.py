@@ -11,7 +11,8 @@ round, interleaved, so machine noise hits each alike, and prints medians and rat
   link through loginkit's full CLI;
 - ``login status`` with an API key and with ChatGPT tokens (the file store);
 - ``loginkit token`` with a cached, valid token (Codex has no such command);
-- takeover: a second login on a port a first one holds, until the second one's link;
+- takeover: a second login on a port a first one holds (serving, waiting for its browser),
+  until the second one's link;
 - the generic profile's link (one discovery request to a local issuer first).
 
 The Codex binary is the one ``./dev setup`` installs under tests/codex; without it the Codex
@@ -93,9 +94,30 @@ def time_link(cmd: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
-def time_takeover(cmd: list[str], env: dict[str, str]) -> float:
-    """A first login holds the port; the seconds until a second one's link."""
+def wait_until_serving(port: int, deadline: float = 5.0) -> None:
+    """Until the login on ``port`` answers HTTP (a link on screen is not yet a server that
+    answers: loginkit's link-first start loads its server after printing the link)."""
+    import socket
+
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                conn.sendall(
+                    f"GET /bench-probe HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+                )
+                if conn.recv(16).startswith(b"HTTP/"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.01)
+
+
+def time_takeover(cmd: list[str], env: dict[str, str], port: int) -> float:
+    """A first login holds the port and waits for its browser (it answers HTTP); the seconds
+    until a second one's link."""
     first, _ = start_until_link(cmd, env)
+    wait_until_serving(port)
     try:
         second, elapsed = start_until_link(cmd, env)
         stop(second)
@@ -281,9 +303,10 @@ def cases(tmp: Path, bin_dir: Path, env: dict[str, str]) -> dict[str, dict[str, 
             "loginkit": lambda: time_takeover(
                 [loginkit, "login", "--no-browser", "--port", str(port)],
                 in_home("loginkit", "empty"),
+                port,
             ),
             "codex": on_codex_port(
-                lambda: time_takeover([codex, "login"], in_home("codex", "empty"))
+                lambda: time_takeover([codex, "login"], in_home("codex", "empty"), CODEX_PORT)
             ),
         },
         "generic profile: discovery + link": {
