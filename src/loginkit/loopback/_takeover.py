@@ -11,6 +11,7 @@ reach the server too.
 
 from __future__ import annotations
 
+import _socket
 import errno
 import logging
 import socket
@@ -155,3 +156,26 @@ def bind_callback_port(address: str, port: int, emit: ProgressSink) -> list[sock
     except OSError as exc:
         log_event(logger, logging.INFO, "ipv6 loopback not used", reason=exc.strerror or str(exc))
     return sockets
+
+
+def adopt_bound(
+    raw_sockets: list[_socket.socket], port: int, *, took_over: bool, emit: ProgressSink
+) -> list[socket.socket]:
+    """The link-first start's listening sockets, for the full run (asyncio's ``socket.socket``),
+    with the milestones the full path would have logged. A takeover's two lines are on screen
+    already: only the log hears of it then, and no attempt is emitted again."""
+    from loginkit.loopback._listen import adopt_socket
+
+    if took_over:
+        log_event(
+            logger,
+            logging.WARNING,
+            "previous login server detected on callback port; cancelling stale session",
+            attempt=1,
+            port=port,
+        )
+    else:
+        emit(BindingLocalServer(attempt=1))
+    attempt = 2 if took_over else 1
+    log_event(logger, logging.INFO, "binding local callback server", attempt=attempt, port=port)
+    return [adopt_socket(raw) for raw in raw_sockets]

@@ -25,7 +25,6 @@ from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
 from loginkit.core._exceptions import ErrorKind, LoginError
 from loginkit.core._log import log_event
 from loginkit.core._phases import (
-    BindingLocalServer,
     Emitter,
     Failed,
     LocalServerBound,
@@ -161,24 +160,11 @@ class LoginRun:
         if self.opts.port not in (0, ready.port) or self.opts.force_state is not None:
             ready.close()
             raise ValueError("the prelinked sign-in does not match these options")
-        if ready.took_over:
-            # Its lines are on screen already: only the log hears of it, as for the full path.
-            log_event(
-                logger,
-                logging.WARNING,
-                "previous login server detected on callback port; cancelling stale session",
-                attempt=1,
-                port=ready.port,
-            )
-        else:
-            self.emit(BindingLocalServer(attempt=1))
-        attempt = 2 if ready.took_over else 1
-        log_event(
-            logger, logging.INFO, "binding local callback server", attempt=attempt, port=ready.port
-        )
-        from loginkit.loopback._listen import adopt_socket
+        from loginkit.loopback._takeover import adopt_bound
 
-        self._sockets = [adopt_socket(raw) for raw in ready.sockets]
+        self._sockets = adopt_bound(
+            ready.sockets, ready.port, took_over=ready.took_over, emit=self.emit
+        )
         self._stage = Stage.BOUND
         self.actual_port = ready.port
         self._pkce = ready.pkce
