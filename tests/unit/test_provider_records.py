@@ -174,3 +174,34 @@ def test_status_of_a_generic_record_in_its_own_words(
     assert lines[2].startswith("  Access token: valid until ")
     lines[2] = "  Access token: valid until <WHEN>"
     assert "\n".join(lines) + "\n" == snapshot(extension_class=TextSnapshot, name="status_generic")
+
+
+@pytest.mark.parametrize("whose", ["codex", "generic"])
+def test_status_says_signed_out_after_the_refresh_token_was_rejected_for_good(
+    home: Path, fake_issuer: FakeIssuer, whose: str, snapshot: SnapshotAssertion
+) -> None:
+    """After a permanent refresh failure `login status` no longer says "Logged in": it says
+    signed out, with its own exit code (3), in the record's own words."""
+    from loginkit.core._exceptions import RefreshError
+    from loginkit.store._refresh import EXHAUSTED, remember_failure
+
+    if whose == "generic":
+        generic_issuer(fake_issuer)
+        sign_in(home, fake_issuer)
+    else:
+        run = start_run(home, fake_issuer.issuer)
+        assert run.callback(f"code=c&state={STATE}").status == 302
+        run.get("/success")
+        run.finish_ok()
+    refresh_token = json.loads((home / "auth.json").read_text())["tokens"]["refresh_token"]
+    remember_failure(
+        home, refresh_token, RefreshError(EXHAUSTED, permanent=True, reason="exhausted")
+    )
+    done = run_loginkit("login", "status", "--codex-home", str(home))
+    assert done.returncode == 3, done.stderr
+    text = done.stderr.replace(str(home), "<HOME>").replace(fake_issuer.issuer, "<ISSUER>")
+    assert text == snapshot(extension_class=TextSnapshot, name=f"status_signed_out_{whose}")
+    as_json = json.loads(
+        run_loginkit("login", "status", "--json", "--codex-home", str(home)).stdout
+    )
+    assert as_json["signed_out"] is True and as_json["logged_in"] is False
