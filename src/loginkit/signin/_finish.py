@@ -68,6 +68,14 @@ class Finished:
         return "Finished(<claims redacted>)"
 
 
+def _exchange_step_error(exc: TokenExchangeError, secrets: Sequence[str]) -> SignInStepError:
+    """The exchange step's error for a failed request to the provider, logged and scrubbed once."""
+    log_event(
+        logger, logging.ERROR, "login callback token exchange failed", category=exc.category.value
+    )
+    return SignInStepError(SignInStep.EXCHANGE_TOKEN, exc.category, scrub(str(exc), list(secrets)))
+
+
 def exchange_code(
     provider: Provider,
     *,
@@ -83,15 +91,7 @@ def exchange_code(
             client_id=client_id, code=code, code_verifier=code_verifier, redirect_uri=redirect_uri
         )
     except TokenExchangeError as exc:
-        log_event(
-            logger,
-            logging.ERROR,
-            "login callback token exchange failed",
-            category=exc.category.value,
-        )
-        raise SignInStepError(
-            SignInStep.EXCHANGE_TOKEN, exc.category, scrub(str(exc), list(secrets))
-        ) from None
+        raise _exchange_step_error(exc, secrets) from None
 
 
 def _always() -> bool:
@@ -225,15 +225,7 @@ def _verified_claims(
             ErrorKind.INVALID_DATA,
         ) from None
     except TokenExchangeError as exc:
-        log_event(
-            logger,
-            logging.ERROR,
-            "login callback token exchange failed",
-            category=exc.category.value,
-        )
-        raise SignInStepError(
-            SignInStep.EXCHANGE_TOKEN, exc.category, scrub(str(exc), secrets)
-        ) from None
+        raise _exchange_step_error(exc, secrets) from None
 
 
 def _api_key(provider: Provider, client_id: str, id_token: str) -> str | None:
