@@ -131,6 +131,15 @@ def _transport_error(endpoint: str, exc: BaseException) -> TransportError:
     )
 
 
+def _body_text(response: httpx2.Response, endpoint: str) -> str:
+    """The answer's body as text (undecodable bytes replaced); a failure while reading it is a
+    :class:`TransportError` for ``endpoint``, like one while sending."""
+    try:
+        return response.read().decode("utf-8", errors="replace")
+    except httpx2.HTTPError as exc:
+        raise _transport_error(endpoint, exc) from None
+
+
 def _send(
     client: httpx2.Client,
     method: str,
@@ -219,10 +228,7 @@ def exchange_code_for_tokens(
         ]
     )
     response = _post(client, token_url, endpoint, body, FORM)
-    try:
-        text = response.read().decode("utf-8", errors="replace")
-    except httpx2.HTTPError as exc:
-        raise _transport_error(endpoint, exc) from None
+    text = _body_text(response, endpoint)
     if not 200 <= response.status_code < 300:
         detail = parse_token_endpoint_error(text)
         log_event(
@@ -316,10 +322,7 @@ def fetch_jwks(client: httpx2.Client, *, jwks_url: str) -> dict[str, object]:
         url_what="signing keys",
         what="signing keys",
     )
-    try:
-        text = response.read().decode("utf-8", errors="replace")
-    except httpx2.HTTPError as exc:
-        raise _transport_error(endpoint, exc) from None
+    text = _body_text(response, endpoint)
     if not 200 <= response.status_code < 300:
         log_event(logger, logging.WARNING, "signing keys unavailable", status=response.status_code)
         raise ResponseMalformedError(
@@ -369,10 +372,7 @@ def revoke_token(
         url_what="revocation endpoint",
         what="revocation response",
     )
-    try:
-        text = response.read().decode("utf-8", errors="replace")
-    except httpx2.HTTPError as exc:
-        raise _transport_error(endpoint, exc) from None
+    text = _body_text(response, endpoint)
     if response.status_code == 200:
         log_event(logger, logging.INFO, "token revoked", hint=hint)
         return True
