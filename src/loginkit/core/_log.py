@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from loginkit.core._redact import strip_urls
+from loginkit.core._sanitize import escape_char
 
 LOG_FILE_NAME = "codex-login.log"
 _FIELDS = "loginkit_fields"
@@ -39,12 +40,7 @@ def _escape_char(char: str, quote: bool) -> str:
         return known
     if char == " " or char.isprintable():
         return char
-    point = ord(char)
-    if point < 0x100:
-        return f"\\x{point:02x}"
-    if point < 0x10000:
-        return f"\\u{point:04x}"
-    return f"\\U{point:08x}"
+    return escape_char(char)
 
 
 def escape_log_text(text: str, *, quote: bool = True) -> str:

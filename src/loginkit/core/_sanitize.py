@@ -29,7 +29,8 @@ def is_unsafe(char: str) -> bool:
     return unicodedata.category(char) in UNSAFE_CATEGORIES
 
 
-def _escape(char: str) -> str:
+def escape_char(char: str) -> str:
+    """``char`` as a Python-style escape: ``\\xNN``, ``\\uNNNN`` or ``\\UNNNNNNNN``."""
     point = ord(char)
     if point < 0x100:
         return f"\\x{point:02x}"
@@ -63,7 +64,7 @@ def sanitize(
         cut = len(value) - len(kept)
         value = kept
     escaped = "".join(
-        _escape(c) if is_unsafe(c) and not (keep_newlines and c == "\n") else c for c in value
+        escape_char(c) if is_unsafe(c) and not (keep_newlines and c == "\n") else c for c in value
     )
     if cut:
         escaped += f"... [{cut} more characters]"
@@ -86,7 +87,7 @@ def sanitize_link(url: str, *, limit: int = 4096) -> str:
     in it, no space that could make half of it look like another link, no overwrite.
     """
     value = url[:limit]
-    shown = "".join(c if "!" <= c <= "~" else _escape(c) for c in value)
+    shown = "".join(c if "!" <= c <= "~" else escape_char(c) for c in value)
     if len(url) > limit:
         shown += f"... [{len(url) - limit} more characters]"
     return shown
@@ -100,7 +101,5 @@ def bearer_token_problem(token: str) -> str | None:
         return "it is empty"
     for index, char in enumerate(body):
         if char not in _B64TOKEN:
-            return (
-                f"it holds {_escape(char)} at position {index + 1}, not allowed in a bearer token"
-            )
+            return f"it holds {escape_char(char)} at position {index + 1}, not allowed in a bearer token"
     return None
