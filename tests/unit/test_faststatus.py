@@ -256,12 +256,13 @@ FAST_TOKEN_MODULES = {
     "loginkit.cli",
     "loginkit.cli._entry",
     "loginkit.cli._fastauth",
+    "loginkit.core",
+    "loginkit.core._lightjson",
     "_json",
     "binascii",
 }
 FAST_STATUS_MODULES = FAST_TOKEN_MODULES | {
     "loginkit.cli._faststatus",
-    "loginkit.core",
     "loginkit.core._sanitize",
     "unicodedata",
     "__future__",  # core/_sanitize.py's ``from __future__ import annotations``

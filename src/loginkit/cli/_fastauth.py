@@ -9,55 +9,21 @@ FIFO, not ours, or readable by others (the full CLI tightens it and warns), a ``
 any kind (even a dangling link: the full CLI reports it).
 
 Import cost is the point: ``json`` and ``base64`` import ``re`` and ``struct`` (about 8 ms, half a
-bare interpreter's start), so JSON goes through ``_json``'s C scanner, the one ``json.loads``
-itself uses, and base64url through ``binascii``, the decoder under ``base64``.
+bare interpreter's start), so JSON goes through :mod:`loginkit.core._lightjson` (``_json``'s C
+scanner, the one ``json.loads`` itself uses), and base64url through ``binascii``, the decoder
+under ``base64``.
 """
 
 import os
 import stat
 
-#: Returned by :func:`jwt_payload` when only the full code can tell what the token holds.
-DEFER = object()
+from loginkit.core._lightjson import DEFER, loads
+
 #: Returned by :func:`read_auth` when the home holds no ``auth.json`` (not an empty object:
 #: ``{}`` in the file is an error the full CLI reports).
 NO_FILE = object()
 
-_CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
-_JSON_SPACE = " \t\n\r"
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
-
-
-class _JsonContext:
-    """What ``_json.make_scanner`` reads from a ``json.JSONDecoder``: its defaults."""
-
-    strict = True
-    object_hook = None
-    object_pairs_hook = None
-    parse_float = float
-    parse_int = int
-    parse_constant = _CONSTANTS.__getitem__
-
-
-def loads(text: str) -> object:
-    """``json.loads(text)`` for a ``str``, or :data:`DEFER` where ``json.loads`` would raise.
-
-    The same C scanner and defaults as :class:`json.JSONDecoder`, without importing ``json``.
-    """
-    try:
-        from _json import make_scanner
-    except ImportError:  # not CPython: the full CLI decides
-        return DEFER
-    start = len(text) - len(text.lstrip(_JSON_SPACE))
-    try:
-        # typeshed types the context as a JSONDecoder; the scanner reads only these attributes.
-        value, end = make_scanner(_JsonContext())(text, start)  # type: ignore[arg-type]
-    except Exception:
-        # Any error defers. CPython 3.11's scanner raises JSONDecodeError only when json.decoder
-        # is already loaded, else a SystemError ("returned NULL without setting an exception").
-        return DEFER
-    if text[end:].strip(_JSON_SPACE):
-        return DEFER
-    return value
 
 
 def fast_home(codex_home: str | None) -> str | None:

@@ -14,7 +14,8 @@ import os
 import sys
 import time
 
-from loginkit.cli._fastauth import DEFER, NO_FILE, fast_home, jwt_payload, read_auth
+from loginkit.cli._fastauth import NO_FILE, fast_home, jwt_payload, read_auth
+from loginkit.core._lightjson import DEFER
 from loginkit.core._sanitize import for_terminal, sanitize
 
 # Not ``typing``: its import costs more than this whole fast path (mypy reads the name as True).
