@@ -5,15 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-#: Largest response body loginkit reads from the provider (token, discovery, signing keys,
-#: device code, refresh), in bytes. A longer body is a malformed response: reading stops at the
-#: cap, so a hostile server cannot make loginkit hold or print hundreds of megabytes.
-MAX_RESPONSE_BODY = 1024 * 1024
+from loginkit.core._budgets import DEFAULT_CONNECT, DEFAULT_READ, DEFAULT_TOTAL, MAX_RESPONSE_BODY
 
-#: Whole-request budget (seconds) when none is given: from sending the request to the last byte
-#: of the response body. The per-read ``read`` timeout alone lets a body dripped one byte at a
-#: time hold a request (and ``auth.lock``) for as long as the server likes.
-DEFAULT_TOTAL = 60.0
+__all__ = ["DEFAULT_TOTAL", "MAX_RESPONSE_BODY", "ServerLimits", "Timeouts"]
 
 
 @dataclass(frozen=True)
@@ -25,10 +19,10 @@ class Timeouts:
     still gets cut at ``total``: raise both.
     """
 
-    connect: float = 10.0
-    read: float = 30.0
-    write: float = 30.0
-    pool: float = 10.0
+    connect: float = DEFAULT_CONNECT
+    read: float = DEFAULT_READ
+    write: float = DEFAULT_READ
+    pool: float = DEFAULT_CONNECT
     total: float = DEFAULT_TOTAL
 
     @classmethod

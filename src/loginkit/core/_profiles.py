@@ -21,6 +21,8 @@ from loginkit.core._codex import (
     REDIRECT_HOST,
     SCOPE,
 )
+from loginkit.core._generic import DEVICE_LOGIN_COMMAND as LOGINKIT_DEVICE_LOGIN_COMMAND
+from loginkit.core._generic import GENERIC_REDIRECT_HOST, GENERIC_SCOPE, REDIRECT_PATH
 
 __all__ = [
     "DEFAULT_ORIGINATOR",
@@ -62,14 +64,14 @@ class Profile:
     #: Words shown to people.
     app_name: str = "loginkit"
     login_command: str = "loginkit login"
-    device_login_command: str = "loginkit login --device-auth"
+    device_login_command: str = LOGINKIT_DEVICE_LOGIN_COMMAND
     help_url: str = "https://github.com/loginkit/loginkit#troubleshooting"
     #: The loopback host of the redirect URI: ``localhost`` (the seed's), ``127.0.0.1`` or
     #: ``[::1]``. RFC 8252 section 8.3: providers may vary the port only for IP literals, so a
     #: generic profile uses ``127.0.0.1``.
     redirect_host: str = REDIRECT_HOST
     #: The path of the redirect URI, exactly as registered with the provider.
-    redirect_path: str = "/auth/callback"
+    redirect_path: str = REDIRECT_PATH
     #: Look the endpoints up in ``{issuer}/.well-known/openid-configuration`` before signing in.
     discover: bool = False
     #: Endpoints found by discovery (or configured); they win over ``issuer + path``.
@@ -149,9 +151,9 @@ def generic_profile(issuer: str, client_id: str) -> Profile:
         name="generic",
         issuer=issuer,
         client_id=client_id,
-        scope="openid profile email offline_access",
+        scope=GENERIC_SCOPE,
         discover=True,
-        redirect_host="127.0.0.1",
+        redirect_host=GENERIC_REDIRECT_HOST,
     )
 
 
