@@ -13,7 +13,7 @@ from loginkit.core._profiles import OPENAI
 from loginkit.oauth._pkce import build_authorize_url
 from loginkit.signin._browser import LoginRun
 from loginkit.signin._options import ServerOptions
-from loginkit.signin._prelinked import prelink
+from loginkit.signin._prelinked import openai_link, prelink
 
 QUICK = ["--port", "0", "--no-browser", "--timeout", "1"]
 #: Imported only after the link is on screen.
@@ -40,7 +40,7 @@ IMPORTED = re.compile(r"import time:\s+\d+ \|\s+\d+ \|\s*(\S+)")
 
 def test_prelinked_url_is_the_one_the_full_flow_builds() -> None:
     issuer = "http://127.0.0.1:9"
-    ready = prelink(0, issuer)
+    ready = prelink(0, openai_link(issuer))
     assert ready is not None
     try:
         assert ready.redirect_uri == f"http://localhost:{ready.port}/auth/callback"
@@ -60,10 +60,11 @@ def test_prelinked_url_is_the_one_the_full_flow_builds() -> None:
 
 
 def test_a_taken_port_is_left_to_the_full_flow() -> None:
-    ready = prelink(0, OPENAI.issuer)
+    ready = prelink(0, openai_link(OPENAI.issuer))
     assert ready is not None
     try:
-        assert prelink(ready.port, OPENAI.issuer) is None, "it retries and takes over instead"
+        again = prelink(ready.port, openai_link(OPENAI.issuer))
+        assert again is None, "it retries and takes over instead"
     finally:
         ready.close()
 
@@ -90,7 +91,8 @@ def test_plain_sign_ins_take_the_fast_path(argv: list[str]) -> None:
         ["login", "--device-auth"],
         ["login", "--with-api-key"],
         ["login", "--json"],
-        ["login", "--client-id", "generic-cli"],
+        ["login", "--client-id", "generic-cli", "--scope", "openid"],
+        ["login", "--profile", "work"],
         ["login", "--workspace-id", "org-1"],
         ["login", "--bind", "0.0.0.0"],
         ["login", "--help"],
@@ -141,7 +143,7 @@ def test_config_toml_that_shapes_the_sign_in_goes_to_the_full_cli(
 
 
 def test_the_full_cli_refuses_to_adopt_a_link_built_for_other_options(tmp_path: Path) -> None:
-    ready = prelink(0, OPENAI.issuer)
+    ready = prelink(0, openai_link(OPENAI.issuer))
     assert ready is not None
     run = LoginRun(ServerOptions(codex_home=tmp_path, port=ready.port + 1 or 1))
     with pytest.raises(ValueError, match="does not match"):

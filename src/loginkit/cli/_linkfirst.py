@@ -1,18 +1,22 @@
 """The sign-in link first: bind, PKCE, state, URL and the link block with light stdlib modules only.
 
 A person is waiting for the link; everything else can wait for the person. For a plain
-``loginkit login`` (Codex's client; only ``--port``, ``--no-browser``, ``--codex-home``,
-``--issuer``, ``--timeout``, ``--store``) :func:`fast_login` binds the port, prints the link, and
-only then imports the CLI, which adopts the bound socket, the PKCE pair and the state and goes on
-exactly as if it had made them. Anything else (another flag, a port that is taken, a
-``config.toml`` that restricts the sign-in, a home directory to create, any doubt) returns None
-and the full CLI does everything, with the same texts.
+``loginkit login`` (only ``--port``, ``--no-browser``, ``--codex-home``, ``--issuer``,
+``--client-id``, ``--timeout``, ``--store``) :func:`fast_login` binds the port, prints the link,
+and only then imports the CLI, which adopts the bound socket, the PKCE pair, the state (and a
+generic provider's nonce and discovery document) and goes on exactly as if it had made them.
+A generic provider (``--client-id`` other than Codex's) is asked for its discovery document
+first, once, by :func:`loginkit.oauth._wellknown.fetch_discovery`. Anything else (another flag, a
+port that is taken, a ``config.toml`` that restricts the sign-in, a home directory to create, a
+proxy, any doubt) returns None and the full CLI does everything, with the same texts.
 
 This module and what it imports (:mod:`loginkit.signin._prelinked`, the listener, PKCE, the
-authorize URL, the Codex constants and the link text) import only ``os``, ``sys``, ``socket``,
-``errno``, ``base64``, ``hashlib``, ``secrets`` and ``urllib.parse``: no
-dataclasses, typing, logging, pathlib, argparse, asyncio, h11 or HTTP client. The full path uses
-the same functions to listen, to build the URL and to word the link, so the two cannot drift.
+authorize URL, the profile constants, the link text, the light discovery GET) import only builtin
+modules (``_socket``, ``os``, ``binascii``, ``_sha256``, ``_json``), plus ``ssl`` and
+``unicodedata`` for a generic provider's ``https`` document and link: no dataclasses, typing,
+logging, pathlib, argparse, asyncio, h11 or HTTP client. The full path uses the same functions
+to listen, to build the URL, to check the document and to word the link, so the two cannot
+drift.
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ import stat
 import sys
 
 from loginkit.core import _codex as codex
-from loginkit.signin._prelinked import link_text, prelink
+from loginkit.signin._prelinked import generic_link, link_text, openai_link, prelink
+
+# Not ``typing.TYPE_CHECKING``: typing is not loaded on the way to the link.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from loginkit.signin._prelinked import LinkSpec
 
 STORE_MODES = ("file", "keyring", "auto", "ephemeral")
 
@@ -41,7 +50,14 @@ def _options(argv: list[str]) -> dict[str, str] | None:
         if flag == "--no-browser" and value is None:
             found["no-browser"] = ""
             continue
-        if flag not in ("--port", "--codex-home", "--issuer", "--timeout", "--store"):
+        if flag not in (
+            "--port",
+            "--codex-home",
+            "--issuer",
+            "--client-id",
+            "--timeout",
+            "--store",
+        ):
             return None
         if value is None:
             if not rest:
@@ -61,17 +77,31 @@ def _checked(found: dict[str, str]) -> dict[str, str] | None:
     except ValueError:
         return None
     issuer = found.get("issuer", codex.OPENAI_ISSUER)
+    client_id = found.get("client-id", codex.OPENAI_CLIENT_ID)
     if not 0 <= port <= 65535 or not timeout >= 0 or found.get("store", "file") not in STORE_MODES:
         return None
     if not issuer.startswith(("http://", "https://")):
         return None
-    return {**found, "port": str(port), "issuer": issuer}
+    return {**found, "port": str(port), "issuer": issuer, "client-id": client_id}
+
+
+def _is_generic(found: dict[str, str]) -> bool:
+    """Any client id but Codex's is a generic OpenID Connect client (as ``profile_for``)."""
+    return found.get("client-id", codex.OPENAI_CLIENT_ID) != codex.OPENAI_CLIENT_ID
 
 
 def _home(found: dict[str, str]) -> str | None:
     """The existing home directory the full CLI would use, else None (it creates or reports;
-    a ``~`` it expands the way pathlib does is left to it too)."""
-    home = found.get("codex-home") or os.environ.get("CODEX_HOME") or ""
+    a ``~`` it expands the way pathlib does is left to it too). A generic provider's is its own
+    directory (``--codex-home`` still wins), never ``$CODEX_HOME``."""
+    home = found.get("codex-home") or ""
+    if not home and _is_generic(found):
+        from loginkit.store._layout import light_provider_home
+
+        home = light_provider_home(found["issuer"], found["client-id"]) or ""
+        if not home:
+            return None
+    home = home or os.environ.get("CODEX_HOME") or ""
     if not home:
         home = os.path.join(os.path.expanduser("~"), ".codex")
     elif "~" in home:
@@ -130,6 +160,20 @@ def _config_allows(home: str) -> bool:
     )
 
 
+def _interrupted() -> int:
+    """Ctrl-C before the CLI took over: the same block as the full CLI's, exit 130."""
+    from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
+    from loginkit.core._phases import Failed
+
+    interrupted = Failed(
+        LoginFailurePhase.WAIT_FOR_CALLBACK,
+        LoginFailureCategory.LOGIN_CANCELLED,
+        "Login was interrupted",
+    )
+    sys.stderr.write(str(interrupted) + "\n")
+    return 130
+
+
 def fast_login(argv: list[str]) -> int | None:
     """Run ``loginkit login`` link-first and return its exit code, or None (nothing done)."""
     found = _options(argv)
@@ -137,26 +181,45 @@ def fast_login(argv: list[str]) -> int | None:
     home = _home(checked) if checked is not None else None
     if checked is None or home is None or not _config_allows(home) or not _log_opens(home):
         return None
-    ready = prelink(int(checked["port"]), checked["issuer"])
+    discovered = None
+    spec: LinkSpec = openai_link(checked["issuer"])
+    if _is_generic(checked):
+        from loginkit.oauth._wellknown import fetch_discovery
+
+        try:
+            discovered = fetch_discovery(checked["issuer"])
+        except KeyboardInterrupt:
+            return _interrupted()
+        if discovered is None:
+            return None  # not answered here: the full CLI asks and words what went wrong
+        if discovered.document is None:  # a budget ran out: not asked a second time
+            from loginkit.cli._main import main as full_main
+
+            return full_main(argv, discovered=discovered)
+        endpoint = discovered.document["authorization_endpoint"]
+        if not isinstance(endpoint, str):  # checked by fetch_discovery; for the type checker
+            return None
+        spec = generic_link(endpoint, checked["client-id"])
+    ready = prelink(int(checked["port"]), spec)
     if ready is None:
         return None
+    ready.discovered = discovered
     try:
-        sys.stderr.write(link_text(ready.auth_url, codex.DEVICE_LOGIN_COMMAND) + "\n")
+        if discovered is not None:
+            from loginkit.core._generic import DEVICE_LOGIN_COMMAND
+            from loginkit.core._sanitize import sanitize_link
+
+            # A discovered endpoint is outside text: controls and spaces are shown escaped.
+            block = link_text(sanitize_link(ready.auth_url), DEVICE_LOGIN_COMMAND)
+        else:
+            block = link_text(ready.auth_url, codex.DEVICE_LOGIN_COMMAND)
+        sys.stderr.write(block + "\n")
         sys.stderr.flush()
         from loginkit.cli._main import main as full_main
     except KeyboardInterrupt:
         # Ctrl-C while the rest of loginkit was still loading (once the run is going, the CLI
-        # handles it): nothing to undo but the port; the same block as the full CLI's.
+        # handles it): nothing to undo but the port.
         ready.close()
-        from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
-        from loginkit.core._phases import Failed
-
-        interrupted = Failed(
-            LoginFailurePhase.WAIT_FOR_CALLBACK,
-            LoginFailureCategory.LOGIN_CANCELLED,
-            "Login was interrupted",
-        )
-        sys.stderr.write(str(interrupted) + "\n")
-        return 130
+        return _interrupted()
     # From here on the CLI handles Ctrl-C itself, exactly as without the link-first start.
     return full_main(argv, prelinked=ready)

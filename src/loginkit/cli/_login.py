@@ -23,6 +23,7 @@ from loginkit.core._phases import CallbackReceived, LoginPhase
 from loginkit.core._profiles import Profile
 
 if TYPE_CHECKING:
+    from loginkit.oauth._wellknown import Discovered
     from loginkit.signin._browser import LoginRun
     from loginkit.signin._options import ServerOptions
     from loginkit.signin._prelinked import Prelinked
@@ -87,9 +88,13 @@ def link_block(auth_url: str, profile: Profile) -> str:
     return link_text(sanitize_link(auth_url), profile.device_login_command)
 
 
-def run_login(args: argparse.Namespace, prelinked: Prelinked | None = None) -> int:
+def run_login(
+    args: argparse.Namespace,
+    prelinked: Prelinked | None = None,
+    discovered: Discovered | None = None,
+) -> int:
     try:
-        return _run_login(args, prelinked)
+        return _run_login(args, prelinked, discovered)
     finally:
         if prelinked is not None:
             prelinked.close()  # a no-op once the run has closed them; else nothing leaks
@@ -139,7 +144,9 @@ def browser_options(args: argparse.Namespace, ctx: Context) -> ServerOptions | s
     )
 
 
-def _run_login(args: argparse.Namespace, prelinked: Prelinked | None) -> int:
+def _run_login(
+    args: argparse.Namespace, prelinked: Prelinked | None, discovered: Discovered | None
+) -> int:
     from loginkit.core._log import install_login_log, log_event
 
     err = sys.stderr
@@ -159,16 +166,22 @@ def _run_login(args: argparse.Namespace, prelinked: Prelinked | None) -> int:
         if ctx.config.forced_login_method == "api":
             print("ChatGPT login is disabled. Use API key login instead.", file=err)
             return EXIT_FAILURE
-        return browser_login(opts, json_mode=args.json, prelinked=prelinked)
+        return browser_login(opts, json_mode=args.json, prelinked=prelinked, discovered=discovered)
     finally:
         if login_log is not None:
             login_log.close()
 
 
 def browser_login(
-    opts: ServerOptions, *, json_mode: bool = False, prelinked: Prelinked | None = None
+    opts: ServerOptions,
+    *,
+    json_mode: bool = False,
+    prelinked: Prelinked | None = None,
+    discovered: Discovered | None = None,
 ) -> int:
-    """Run one browser sign-in with the CLI's rendering; returns the exit code."""
+    """Run one browser sign-in with the CLI's rendering; returns the exit code. ``prelinked``
+    (its link is on screen, its discovery answer in it) or ``discovered`` (the link-first
+    start's answer when it printed no link) spare the run a second discovery request."""
     from loginkit.signin._browser import LoginRun
 
     profile = opts.resolved_profile
@@ -181,6 +194,8 @@ def browser_login(
         renderer(phase)
 
     run = LoginRun(opts, sink)
+    if discovered is not None and prelinked is None:
+        run.provider.seed(discovered)
 
     def show_link() -> None:
         _warn_if_exposed(run)

@@ -16,6 +16,7 @@ from loginkit.cli._context import EXIT_FAILURE
 from loginkit.core._profiles import DEFAULT_PORT, OPENAI_ISSUER
 
 if TYPE_CHECKING:
+    from loginkit.oauth._wellknown import Discovered
     from loginkit.signin._prelinked import Prelinked
 
 
@@ -194,8 +195,14 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None, *, prelinked: Prelinked | None = None) -> int:
-    """The CLI. ``prelinked``: a sign-in whose link :mod:`loginkit.cli._linkfirst` already printed."""
+def main(
+    argv: list[str] | None = None,
+    *,
+    prelinked: Prelinked | None = None,
+    discovered: Discovered | None = None,
+) -> int:
+    """The CLI. ``prelinked``: a sign-in whose link :mod:`loginkit.cli._linkfirst` already printed;
+    ``discovered``: the discovery answer it had when it could print none (a budget ran out)."""
     parser = _build_parser()
     args = parser.parse_args(argv)
     if args.command == "login":
@@ -213,7 +220,7 @@ def main(argv: list[str] | None = None, *, prelinked: Prelinked | None = None) -
             return run_device_login(args)
         from loginkit.cli._login import run_login
 
-        return run_login(args, prelinked)
+        return run_login(args, prelinked, discovered)
     if args.command == "logout":
         from loginkit.cli._credentials import run_logout
 

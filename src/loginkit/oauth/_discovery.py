@@ -1,10 +1,11 @@
 """OpenID Connect discovery for generic providers (OpenID Connect Discovery 1.0, RFC 8414).
 
-A generic profile's endpoints come from ``{issuer}/.well-known/openid-configuration``. A provider
-without a discovery document (or one that cannot be reached now) keeps the Codex-style paths
-``/oauth/authorize`` and ``/oauth/token``, with a log line saying so; the sign-in then fails, if it
-must, with a classified error at the exchange rather than here. The ``openai`` profile never
-discovers: its endpoints are fixed, and its link must not wait for a network round trip.
+A generic profile's endpoints come from ``{issuer}/.well-known/openid-configuration``, read with
+the run's client; a document that cannot be had, names another issuer or lacks an endpoint the
+run needs is a :class:`DiscoveryError` (no endpoint is ever guessed). What a usable document
+is lives in :mod:`loginkit.oauth._wellknown`, shared with the link-first start's light GET. The
+``openai`` profile never discovers: its endpoints are fixed, and its link must not wait for a
+network round trip.
 """
 
 from __future__ import annotations
@@ -20,18 +21,23 @@ from loginkit.core._log import log_event
 from loginkit.core._profiles import Profile
 from loginkit.core._redact import sanitize_url_for_logging
 from loginkit.core._sanitize import sanitize
+from loginkit.oauth._wellknown import discovery_url, issuer_matches, missing_endpoints
+
+__all__ = [
+    "discovery_url",
+    "fetch_metadata",
+    "load_metadata",
+    "missing_endpoint_error",
+    "with_metadata",
+]
 
 logger = logging.getLogger("loginkit.discovery")
-WELL_KNOWN = "/.well-known/openid-configuration"
-
-
-def discovery_url(issuer: str) -> str:
-    return issuer.rstrip("/") + WELL_KNOWN
 
 
 def load_metadata(client: httpx2.Client, issuer: str) -> dict[str, object]:
     """The provider's metadata (one GET), checked: a JSON object whose ``issuer`` is this issuer
-    (OpenID Connect Discovery 4.3). Raises :class:`DiscoveryError` saying what was wrong."""
+    (OpenID Connect Discovery 4.3). Raises
+    :class:`DiscoveryError` saying what was wrong."""
     from loginkit.core._exceptions import status_text
     from loginkit.oauth._token import describe_transport_error
 
@@ -51,11 +57,21 @@ def load_metadata(client: httpx2.Client, issuer: str) -> dict[str, object]:
     if not isinstance(data, dict):
         raise DiscoveryError(f"{shown} is not a JSON discovery document")
     named = data.get("issuer")
-    if not isinstance(named, str) or named.rstrip("/") != issuer.rstrip("/"):
+    if not issuer_matches(named, issuer):
         raise DiscoveryError(
             f"{shown} describes the issuer {sanitize(repr(named))}, not {sanitize(repr(issuer))}"
         )
     return data
+
+
+def missing_endpoint_error(document: dict[str, object], shown: str, names: tuple[str, ...]) -> None:
+    """Raise :class:`DiscoveryError` when the document lacks one of ``names`` (see
+    :func:`missing_endpoints`); ``shown`` is the document's sanitised URL."""
+    missing = missing_endpoints(document, names)
+    if missing:
+        raise DiscoveryError(
+            f"{shown} gives no usable {' or '.join(missing)} (an absolute http or https URL)"
+        )
 
 
 def fetch_metadata(client: httpx2.Client, issuer: str) -> dict[str, object] | None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import httpx2
 
     from loginkit.oauth._token import ExchangedTokens
+    from loginkit.oauth._wellknown import Discovered
 
 _UNFETCHED: dict[str, object] = {}
 
@@ -81,6 +82,21 @@ class Provider:
             raise self._metadata
         return self._metadata
 
+    def seed(self, discovered: Discovered) -> None:
+        """Take the discovery answer the link-first start already had (a checked document, or a
+        budget that ran out) instead of asking again. Call it before the first request; an
+        answer about another issuer is a ``ValueError`` (the caller's likely mistake: a
+        ``Discovered`` kept from an earlier run)."""
+        if discovered.issuer != self.issuer or self._metadata is not _UNFETCHED:
+            raise ValueError("this discovery answer is not this provider's, or came too late")
+        if discovered.document is not None:
+            self._metadata = discovered.document
+        else:
+            from loginkit.oauth._discovery import discovery_url
+
+            url = sanitize_url_for_logging(discovery_url(self.issuer))
+            self._metadata = DiscoveryError(f"could not read {url}: {discovered.failure}")
+
     def metadata(self) -> dict[str, object] | None:
         """:meth:`discovery_document`, or None when there is none (for lookups that have a
         fixed fallback, such as auth.openai.com's keys)."""
@@ -89,15 +105,32 @@ class Provider:
         except DiscoveryError:
             return None
 
-    def discover(self) -> Profile:
+    def discover(self, *, authorize: bool = False) -> Profile:
         """Fill a discovering profile's endpoints from the discovery document (once). Raises
-        :class:`DiscoveryError` for a generic provider without a usable document: no endpoint is
-        ever guessed for it."""
-        if self.profile.discover and self.profile.authorization_endpoint_url is None:
-            from loginkit.oauth._discovery import with_metadata
+        :class:`DiscoveryError` for a generic provider without a usable document: one without a
+        token endpoint, or with ``authorize`` (a browser sign-in) without an authorization
+        endpoint. No endpoint is ever guessed for it."""
+        profile = self.profile
+        if not profile.discover:
+            return profile
+        wanted = profile.token_endpoint_url is None or (
+            authorize and profile.authorization_endpoint_url is None
+        )
+        if wanted:
+            from loginkit.oauth._discovery import (
+                discovery_url,
+                missing_endpoint_error,
+                with_metadata,
+            )
+            from loginkit.oauth._wellknown import BROWSER_ENDPOINTS, TOKEN_ENDPOINT
 
             document = self.discovery_document()
-            self.profile = with_metadata(self.profile, self.issuer, document)
+            shown = sanitize_url_for_logging(discovery_url(self.issuer))
+            missing_endpoint_error(
+                document, shown, BROWSER_ENDPOINTS if authorize else TOKEN_ENDPOINT
+            )
+            if profile.token_endpoint_url is None:
+                self.profile = with_metadata(profile, self.issuer, document)
         return self.profile
 
     def token_endpoint(self) -> str:

@@ -1,11 +1,11 @@
 """One browser sign-in, start to finish: bind, link, serve, exchange, persist, redirect.
 
-Start-up order matters to a person waiting for the link. :meth:`LoginRun.bind` needs only light
-standard-library modules (socket, secrets, hashlib, base64, urllib.parse): it builds PKCE and state,
-binds the port (retrying, and asking a stale login server to stand down) and builds the authorize
-URL. :meth:`LoginRun.start` then loads asyncio and h11 and starts serving on a background thread;
-the OS queues the browser's connection on the listening socket meanwhile. httpx2 loads when the
-first exchange needs it (and is pre-warmed in the background).
+Start-up order matters to a person waiting for the link. :meth:`LoginRun.bind` binds the port
+(retrying, and asking a stale login server to stand down) and builds the authorize URL, or
+:meth:`LoginRun.adopt` takes what the link-first start already bound and printed.
+:meth:`LoginRun.start` then loads asyncio and h11 and serves on a background thread; the OS
+queues the browser's connection on the listening socket meanwhile. httpx2 loads when the first
+exchange needs it (and is pre-warmed in the background).
 
 The blocking and the asyncio API share this one core: the server always runs on its own event loop
 thread, and :class:`LoginServer` offers both ``block_until_done()`` and ``await wait()``.
@@ -155,11 +155,15 @@ class LoginRun:
         self.profile = discover_or_fail(self.provider, self.emit)
 
     def adopt(self, ready: Prelinked) -> None:
-        """Take over what :func:`loginkit.signin._prelinked.prelink` bound and printed, instead of
-        :meth:`bind`: the sockets, the port, the PKCE pair, the state and the link."""
-        if self.opts.port not in (0, ready.port) or self.opts.force_state is not None:
+        """Take over what :func:`~loginkit.signin._prelinked.prelink` bound, made and printed,
+        instead of :meth:`bind`, and the discovery answer it was built from (never asked again)."""
+        fits = ready.fits(self.opts.port, self.profile.discover)
+        if not fits or self.opts.force_state is not None:
             ready.close()
             raise ValueError("the prelinked sign-in does not match these options")
+        if ready.discovered is not None:
+            self.provider.seed(ready.discovered)
+            self._discover()  # from the seeded document: no request
         from loginkit.loopback._takeover import adopt_bound
 
         self._sockets = adopt_bound(
@@ -169,7 +173,7 @@ class LoginRun:
         self.actual_port = ready.port
         self._pkce = ready.pkce
         self._state = ready.state
-        self._nonce = None  # the link-first path is the openai profile's: no nonce
+        self._nonce = ready.nonce
         self.redirect_uri = ready.redirect_uri
         self.auth_url = ready.auth_url
         self.emit(LocalServerBound(port=self.actual_port))

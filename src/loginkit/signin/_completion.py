@@ -151,7 +151,7 @@ def discover_or_fail(provider: Provider, emit: ProgressSink) -> Profile:
     from loginkit.core._exceptions import DiscoveryError, LoginError
 
     try:
-        return provider.discover()
+        return provider.discover(authorize=True)
     except DiscoveryError as exc:
         log_event(logger, logging.ERROR, "openid discovery failed", error=exc.reason)
         failure = Failed(

@@ -1,6 +1,8 @@
-"""The link-first start's half of a browser sign-in: bind, PKCE, state and the link, with light
-standard-library modules only (``_socket``, ``os``, ``binascii``, ``_sha256``,
-a hand-written percent-encoder). The browser run adopts what this bound (:meth:`LoginRun.adopt`).
+"""The link-first start's half of a browser sign-in: bind, PKCE, state (and a generic provider's
+nonce) and the link, with light standard-library modules only (``_socket``, ``os``, ``binascii``,
+``_sha256``, a hand-written percent-encoder). The browser run adopts what this bound
+(:meth:`LoginRun.adopt`), and the discovery answer the link was built from, so nothing is asked
+or made twice.
 """
 
 from __future__ import annotations
@@ -10,14 +12,36 @@ import _socket
 from loginkit.core import _codex as codex
 from loginkit.core._texts import CLEANUP_TEXT, retry_text
 from loginkit.loopback._listen import LOOPBACK, listen_raw
-from loginkit.oauth._pkce import PkceCodes, authorize_url, generate_pkce, generate_state
+from loginkit.oauth._pkce import (
+    PkceCodes,
+    authorize_url,
+    generate_nonce,
+    generate_pkce,
+    generate_state,
+)
+
+# Not ``typing.TYPE_CHECKING``: typing is not loaded on the way to the link.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from loginkit.oauth._wellknown import Discovered
 
 
 class Prelinked:
     """What the link was built from, handed to the full CLI: the listening sockets (127.0.0.1
-    first), the port, the PKCE pair and the state. ``repr`` hides the secrets."""
+    first), the port, the PKCE pair, the state, a generic provider's nonce and its discovery
+    answer. ``repr`` hides the secrets."""
 
-    __slots__ = ("auth_url", "pkce", "port", "redirect_uri", "sockets", "state", "took_over")
+    __slots__ = (
+        "auth_url",
+        "discovered",
+        "nonce",
+        "pkce",
+        "port",
+        "redirect_uri",
+        "sockets",
+        "state",
+        "took_over",
+    )
 
     def __init__(
         self,
@@ -36,6 +60,17 @@ class Prelinked:
         self.auth_url = auth_url
         #: The port was taken over from an older login server (its lines are already shown).
         self.took_over = False
+        #: A generic provider's OpenID Connect nonce (None for the openai profile: Codex sends none).
+        self.nonce: str | None = None
+        #: A generic provider's discovery answer the link was built from (None for openai).
+        self.discovered: Discovered | None = None
+
+    def fits(self, port: int, discovers: bool) -> bool:
+        """Whether a run for ``port`` (0: any) of a profile that does (or does not) discover
+        can adopt this: a generic run needs the nonce and the document, Codex's neither."""
+        generic = self.nonce is not None and self.discovered is not None
+        plain = self.nonce is None and self.discovered is None
+        return port in (0, self.port) and (generic if discovers else plain)
 
     def close(self) -> None:
         for sock in self.sockets:
@@ -85,11 +120,63 @@ def _take_over(port: int) -> _socket.socket | None:
     return None
 
 
-def prelink(port: int, issuer: str) -> Prelinked | None:
-    """Bind 127.0.0.1 (and [::1]) and build the openai profile's link; a port held by an older
-    login server is taken over here (``took_over``). None when the port cannot be had (the full
-    flow then retries and reports)."""
+class LinkSpec:
+    """What a sign-in link says besides the secrets: the authorize endpoint, the client id,
+    the scope, the redirect host, Codex's extra parameters and originator, and whether an
+    OpenID Connect nonce goes with it. :func:`openai_link` and :func:`generic_link` build the
+    two kinds, from the same constants as the profiles."""
+
+    __slots__ = ("client_id", "endpoint", "extra", "nonce", "originator", "redirect_host", "scope")
+
+    def __init__(
+        self,
+        endpoint: str,
+        client_id: str,
+        scope: str,
+        redirect_host: str,
+        *,
+        extra: tuple[tuple[str, str], ...] = (),
+        originator: str | None = None,
+        nonce: bool = False,
+    ) -> None:
+        self.endpoint = endpoint
+        self.client_id = client_id
+        self.scope = scope
+        self.redirect_host = redirect_host
+        self.extra = extra
+        self.originator = originator
+        self.nonce = nonce
+
+
+def openai_link(issuer: str) -> LinkSpec:
+    """The openai profile's link (Codex's, parameter for parameter) against ``issuer``."""
+    return LinkSpec(
+        f"{issuer}{codex.AUTHORIZE_PATH}",
+        codex.OPENAI_CLIENT_ID,
+        codex.SCOPE,
+        codex.REDIRECT_HOST,
+        extra=codex.EXTRA_AUTHORIZE_PARAMS,
+        originator=codex.DEFAULT_ORIGINATOR,
+    )
+
+
+def generic_link(authorization_endpoint: str, client_id: str) -> LinkSpec:
+    """A generic OpenID Connect profile's link: the discovered endpoint, its scopes, the
+    127.0.0.1 redirect host and a nonce (as :func:`loginkit.core._profiles.generic_profile`)."""
+    from loginkit.core._generic import GENERIC_REDIRECT_HOST, GENERIC_SCOPE
+
+    return LinkSpec(
+        authorization_endpoint, client_id, GENERIC_SCOPE, GENERIC_REDIRECT_HOST, nonce=True
+    )
+
+
+def prelink(port: int, spec: LinkSpec) -> Prelinked | None:
+    """Bind 127.0.0.1 (and [::1]) and build the link ``spec`` describes; a port held by an
+    older login server is taken over here (``took_over``). None when the port cannot be had
+    (the full flow then retries and reports)."""
     import errno
+
+    from loginkit.core._generic import REDIRECT_PATH
 
     took_over = False
     try:
@@ -107,20 +194,23 @@ def prelink(port: int, issuer: str) -> Prelinked | None:
         pass
     pkce = generate_pkce()
     state = generate_state()
-    redirect_uri = f"http://{codex.REDIRECT_HOST}:{actual}/auth/callback"
+    nonce = generate_nonce() if spec.nonce else None
+    redirect_uri = f"http://{spec.redirect_host}:{actual}{REDIRECT_PATH}"
     url = authorize_url(
-        f"{issuer}{codex.AUTHORIZE_PATH}",
-        client_id=codex.OPENAI_CLIENT_ID,
+        spec.endpoint,
+        client_id=spec.client_id,
         redirect_uri=redirect_uri,
-        scope=codex.SCOPE,
+        scope=spec.scope,
         code_challenge=pkce.code_challenge,
-        extra_params=codex.EXTRA_AUTHORIZE_PARAMS,
+        extra_params=spec.extra,
         state=state,
-        originator=codex.DEFAULT_ORIGINATOR,
+        originator=spec.originator,
         workspace_id=None,
+        nonce=nonce,
     )
     ready = Prelinked(sockets, actual, pkce, state, redirect_uri, url)
     ready.took_over = took_over
+    ready.nonce = nonce
     return ready
 
 

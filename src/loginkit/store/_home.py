@@ -81,11 +81,10 @@ def provider_home(issuer: str, client_id: str, environ: Mapping[str, str] | None
     The name is readable (host, path, client id) and ends with a hash of the exact pair, so two
     pairs that read alike never share a directory.
     """
-    import hashlib
     from urllib.parse import urlsplit
 
+    from loginkit.store._layout import provider_dir_name
+
     parts = urlsplit(issuer.rstrip("/"))
-    readable = f"{parts.hostname or 'issuer'}{parts.path}--{client_id}"
-    slug = "".join(c if c.isalnum() or c in "-._" else "-" for c in readable)[:80].strip("-.")
-    digest = hashlib.sha256(f"{issuer.rstrip('/')}\n{client_id}".encode()).hexdigest()[:10]
-    return config_dir(environ) / "providers" / f"{slug}-{digest}"
+    name = provider_dir_name(issuer, client_id, parts.hostname, parts.path)
+    return config_dir(environ) / "providers" / name

@@ -1,0 +1,400 @@
+"""The discovery document (OpenID Connect Discovery 1.0 section 4, RFC 8414 section 3): where it
+is, what makes it usable, and one GET of it with light modules only for the link-first start.
+
+A generic sign-in must read ``{issuer}/.well-known/openid-configuration`` before its link can be
+printed (the link is the document's ``authorization_endpoint``). The full client
+(:mod:`loginkit.oauth._http`) costs a tenth of a second of imports before that request leaves, so
+the link-first start asks with :func:`fetch_discovery`: ``_socket`` for plain ``http`` to a loopback
+issuer, plus ``ssl`` for ``https`` (the same system roots the full client trusts), and the C JSON
+scanner. It answers only the plain case, with the full client's rules, never looser:
+
+- plain ``http`` only to a loopback host (the full client refuses any other unless
+  ``LOGINKIT_ALLOW_INSECURE_HTTP=1``; with that opt-in, the full client asks);
+- no proxy variable set, and for ``https`` no ``CODEX_CA_CERTIFICATE``: those are the full
+  client's to apply;
+- the same connect, read and whole-request budgets (:mod:`loginkit.core._budgets`) and the same
+  1 MiB body cap; no redirect followed;
+- ``200`` with a JSON object that names this issuer (:func:`issuer_matches`) and has both
+  endpoints a browser sign-in needs (:func:`missing_endpoints`, :data:`BROWSER_ENDPOINTS`).
+
+Anything else (another status, a TLS or DNS failure, a body the parser doubts) returns None and
+the full CLI asks again and words the failure: a second request only when the first failed. A
+budget that ran out returns a :class:`Discovered` with ``failure`` set instead, so the person does
+not wait for the same timeout twice. Builtin modules only (``ssl`` for ``https``).
+"""
+
+from __future__ import annotations
+
+import _socket
+import os
+
+from loginkit.core._budgets import DEFAULT_CONNECT, DEFAULT_READ, DEFAULT_TOTAL, MAX_RESPONSE_BODY
+from loginkit.core._lightjson import loads
+
+WELL_KNOWN = "/.well-known/openid-configuration"
+#: The endpoint every use of the document needs (RFC 8414 section 2: REQUIRED unless only the
+#: implicit grant is offered, which loginkit never uses).
+TOKEN_ENDPOINT = ("token_endpoint",)
+#: What a browser sign-in needs besides (RFC 8414 section 2: a device-only provider may omit the
+#: authorization endpoint, so only the browser flow asks for it).
+BROWSER_ENDPOINTS = ("authorization_endpoint", "token_endpoint")
+#: Largest response head (status line and headers) the light GET reads.
+MAX_HEAD = 64 * 1024
+#: The words of a budget that ran out, as the full client's classification says them.
+TIMED_OUT_CONNECTING = "timed out connecting"
+TIMED_OUT_WAITING = "timed out waiting for a response"
+
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
+_PATH_CHARS = _HOST_CHARS | frozenset("_~/%!$&'()*+,;=:")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def discovery_url(issuer: str) -> str:
+    """Where ``issuer``'s document is: the issuer without its trailing slash, plus
+    :data:`WELL_KNOWN` (Discovery 1.0 section 4: the path is appended, never substituted)."""
+    return issuer.rstrip("/") + WELL_KNOWN
+
+
+def issuer_matches(named: object, issuer: str) -> bool:
+    """Whether the document's ``issuer`` value ``named`` is this issuer (Discovery 1.0 section
+    4.3: it MUST be identical; a trailing slash is the only difference forgiven)."""
+    return isinstance(named, str) and named.rstrip("/") == issuer.rstrip("/")
+
+
+def missing_endpoints(
+    document: dict[str, object], names: tuple[str, ...] = TOKEN_ENDPOINT
+) -> list[str]:
+    """The ``names`` that the document lacks or gives as something other than an absolute
+    ``http(s)`` URL. A caller that skips this check ends up guessing an endpoint, or sending the
+    person's browser to a ``javascript:`` or ``file:`` address."""
+    missing = []
+    for name in names:
+        value = document.get(name)
+        if not isinstance(value, str) or not value.lower().startswith(("https://", "http://")):
+            missing.append(name)
+    return missing
+
+
+class SplitUrl:
+    """An ``http(s)`` URL the light GET can ask: ``scheme``, ``host`` as written (brackets kept),
+    ``hostname`` (lower case, no brackets: what ``urllib.parse.urlsplit`` gives), ``port`` and
+    ``path``."""
+
+    __slots__ = ("host", "hostname", "path", "port", "scheme")
+
+    def __init__(self, scheme: str, host: str, port: int, path: str) -> None:
+        self.scheme = scheme
+        self.host = host
+        self.hostname = host.strip("[]").lower()
+        self.port = port
+        self.path = path
+
+
+def split_url(url: str) -> SplitUrl | None:
+    """``url`` taken apart when it is a plain ``http(s)://host[:port][/path]`` (ASCII, no user
+    info, query, fragment or percent sign in the host), else None. For every URL it accepts,
+    ``hostname`` and ``path`` are what ``urllib.parse.urlsplit`` gives (a test proves it)."""
+    for scheme in ("https", "http"):
+        if url.startswith(scheme + "://"):
+            break
+    else:
+        return None
+    rest = url[len(scheme) + 3 :]
+    netloc, slash, path = rest.partition("/")
+    path = slash + path
+    if not all(ch in _PATH_CHARS for ch in path):
+        return None
+    host, port_text = netloc, ""
+    if netloc.startswith("["):
+        host, bracket, after = netloc.partition("]")
+        if not bracket or (after and not after.startswith(":")):
+            return None
+        host += "]"
+        port_text = after[1:]
+        if after == ":":
+            return None
+        try:
+            _socket.inet_pton(_socket.AF_INET6, host[1:-1])
+        except (OSError, ValueError):
+            return None
+    elif ":" in netloc:
+        host, _, port_text = netloc.partition(":")
+        if not port_text:
+            return None
+    if not host or (not host.startswith("[") and not all(ch in _HOST_CHARS for ch in host)):
+        return None
+    if port_text:
+        if not port_text.isdigit() or not port_text.isascii() or len(port_text) > 5:
+            return None
+        port = int(port_text)
+        if not 0 < port <= 65535:
+            return None
+    else:
+        port = 443 if scheme == "https" else 80
+    return SplitUrl(scheme, host, port, path)
+
+
+class Discovered:
+    """What the link-first start learned about one issuer's document: the ``document``
+    (checked: a JSON object naming this issuer, with both endpoints), or, when a budget ran
+    out, ``failure`` (the full client's words for it). Handed to the run's
+    :class:`~loginkit.oauth._provider.Provider` (``seed``), so the document is asked for once."""
+
+    __slots__ = ("document", "failure", "issuer")
+
+    def __init__(
+        self, issuer: str, document: dict[str, object] | None, failure: str | None = None
+    ) -> None:
+        self.issuer = issuer
+        self.document = document
+        self.failure = failure
+
+    def __repr__(self) -> str:
+        found = "document" if self.document is not None else self.failure
+        return f"Discovered({self.issuer!r}, {found})"
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname in {"localhost", "::1"}:
+        return True
+    parts = hostname.split(".")
+    return (
+        len(parts) == 4
+        and parts[0] == "127"
+        and all(p.isdigit() and p.isascii() and int(p) < 256 for p in parts)
+    )
+
+
+def _environment_allows(scheme: str) -> bool:
+    """No proxy variable, and for ``https`` no ``CODEX_CA_CERTIFICATE``: the full client's to
+    apply. (``SSL_CERT_FILE`` is checked in :func:`_tls`.)"""
+    for name, value in os.environ.items():
+        lowered = name.lower()
+        if not value.strip():
+            continue
+        if lowered.endswith("_proxy") and lowered != "no_proxy":
+            return False
+        if name == "CODEX_CA_CERTIFICATE" and scheme == "https":
+            return False
+    return True
+
+
+class _TimedOut(Exception):
+    def __init__(self, words: str) -> None:
+        super().__init__(words)
+        self.words = words
+
+
+class _Doubt(Exception):
+    """Anything the light GET does not answer: the full client asks and words it."""
+
+
+def _connect(url: SplitUrl, deadline: float, connect: float) -> _socket.socket:
+    import time
+
+    try:
+        # ASCII bytes: a str would load the idna codec (and ``re``, ``stringprep``) first.
+        host = url.hostname.encode("ascii")
+        infos = _socket.getaddrinfo(host, url.port, 0, _socket.SOCK_STREAM)
+    except OSError:
+        raise _Doubt from None
+    for family, kind, proto, _name, address in infos:
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(max(0.001, min(connect, deadline - time.monotonic())))
+            sock.connect(address)
+        except TimeoutError:
+            sock.close()
+            raise _TimedOut(TIMED_OUT_CONNECTING) from None
+        except OSError:
+            sock.close()
+            continue
+        return sock
+    raise _Doubt
+
+
+def _chunked(data: bytes) -> bytes | None:
+    """The body of a complete ``Transfer-Encoding: chunked`` message, None while incomplete;
+    :class:`_Doubt` for anything malformed."""
+    body = bytearray()
+    at = 0
+    while True:
+        end = data.find(b"\r\n", at)
+        if end < 0:
+            if len(data) - at > 1024:
+                raise _Doubt
+            return None
+        size_text = data[at:end].split(b";", 1)[0].strip()
+        if not size_text or len(size_text) > 8 or not all(chr(c) in _HEX for c in size_text):
+            raise _Doubt
+        size = int(size_text, 16)
+        at = end + 2
+        if size == 0:
+            trailer_end = data.find(b"\r\n\r\n", at - 2)
+            return bytes(body) if trailer_end >= 0 else None
+        if len(data) < at + size + 2:
+            return None
+        if data[at + size : at + size + 2] != b"\r\n":
+            raise _Doubt
+        body += data[at : at + size]
+        at += size + 2
+
+
+def _head(raw: bytes) -> tuple[int, dict[str, str]]:
+    lines = raw.decode("latin-1").split("\r\n")
+    status_line = lines[0].split(" ", 2)
+    if len(status_line) < 2 or status_line[0] not in ("HTTP/1.1", "HTTP/1.0"):
+        raise _Doubt
+    code = status_line[1]
+    if len(code) != 3 or not code.isdigit() or not code.isascii():
+        raise _Doubt
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        name = name.lower()
+        if not colon or not name or name != name.strip() or " " in name:
+            raise _Doubt  # a header line that is no header: the full client decides
+        if name in headers and name in ("content-length", "transfer-encoding", "content-encoding"):
+            raise _Doubt  # framing said twice
+        headers[name] = value.strip()
+    return int(code), headers
+
+
+def _exchange(sock: _socket.socket, request: bytes, deadline: float, read: float) -> bytes:
+    """Send ``request``, read one response: its body when the status is 200."""
+    import time
+
+    def budget() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _TimedOut(TIMED_OUT_WAITING)
+        return min(read, left)
+
+    try:
+        sock.settimeout(budget())
+        sock.sendall(request)
+        data = b""
+        head_end = -1
+        while head_end < 0:
+            sock.settimeout(budget())
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise _Doubt
+            data += chunk
+            head_end = data.find(b"\r\n\r\n")
+            if head_end < 0 and len(data) > MAX_HEAD:
+                raise _Doubt
+        status, headers = _head(data[:head_end])
+        if status != 200:
+            raise _Doubt  # the full client says what the status means
+        data = data[head_end + 4 :]
+        encoding = headers.get("transfer-encoding")
+        length_text = headers.get("content-length")
+        if encoding is not None and (encoding.lower() != "chunked" or length_text is not None):
+            raise _Doubt
+        if headers.get("content-encoding", "identity").lower() != "identity":
+            raise _Doubt  # asked for identity; a compressed body is the full client's
+        length = None
+        if length_text is not None:
+            if not length_text.isdigit() or not length_text.isascii():
+                raise _Doubt
+            length = int(length_text)
+            if length > MAX_RESPONSE_BODY:
+                raise _Doubt
+        while True:
+            if length is not None and len(data) >= length:
+                return data[:length]
+            if encoding is not None:
+                body = _chunked(data)
+                if body is not None:
+                    return body
+            if len(data) > MAX_RESPONSE_BODY + MAX_HEAD:
+                raise _Doubt  # the full client reports the cap
+            sock.settimeout(budget())
+            chunk = sock.recv(65536)
+            if not chunk:
+                if length is None and encoding is None:
+                    return data  # the body ends with the connection
+                raise _Doubt
+            data += chunk
+    except TimeoutError:
+        raise _TimedOut(TIMED_OUT_WAITING) from None
+    except OSError:
+        raise _Doubt from None
+
+
+def fetch_discovery(
+    issuer: str,
+    *,
+    connect: float | None = None,
+    read: float | None = None,
+    total: float | None = None,
+) -> Discovered | None:
+    """Ask for ``issuer``'s discovery document once, with light modules only (see the module
+    documentation for what it answers). None: not answered here (the full client asks). The
+    budgets default to the full client's (:mod:`loginkit.core._budgets`).
+
+    The caller's likely mistake is to print a failure of its own for None: None says nothing
+    about the provider, only that the full client must ask."""
+    import time
+
+    url = split_url(discovery_url(issuer))
+    if url is None or not _environment_allows(url.scheme):
+        return None
+    if url.scheme == "http" and not _is_loopback(url.hostname):
+        return None
+    connect = DEFAULT_CONNECT if connect is None else connect
+    read = DEFAULT_READ if read is None else read
+    deadline = time.monotonic() + (DEFAULT_TOTAL if total is None else total)
+    default_port = 443 if url.scheme == "https" else 80
+    authority = url.host if url.port == default_port else f"{url.host}:{url.port}"
+    request = (
+        f"GET {url.path} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\n"
+        "Accept-Encoding: identity\r\nUser-Agent: loginkit\r\nConnection: close\r\n\r\n"
+    ).encode("ascii")
+    try:
+        sock = _connect(url, deadline, connect)
+        try:
+            if url.scheme == "https":
+                sock = _tls(sock, url.hostname, deadline, connect)
+            body = _exchange(sock, request, deadline, read)
+        finally:
+            sock.close()
+    except _TimedOut as exc:
+        return Discovered(issuer, None, exc.words)
+    except _Doubt:
+        return None
+    document = loads(body.decode("utf-8", "replace"))
+    if (
+        not isinstance(document, dict)
+        or not issuer_matches(document.get("issuer"), issuer)
+        or missing_endpoints(document, BROWSER_ENDPOINTS)
+    ):
+        return None
+    return Discovered(issuer, document)
+
+
+def _tls(sock: _socket.socket, hostname: str, deadline: float, connect: float) -> _socket.socket:
+    """``sock`` wrapped in TLS with the system roots, the handshake within the connect budget."""
+    import socket
+    import ssl
+    import time
+
+    custom = os.environ.get("SSL_CERT_FILE", "").strip()
+    default = ssl.get_default_verify_paths().openssl_cafile
+    if custom and os.path.realpath(custom) != os.path.realpath(default):
+        # The full client adds this bundle's certificates to the system roots and reports a
+        # file it cannot read; OpenSSL here would skip it in silence.
+        sock.close()
+        raise _Doubt
+    context = ssl.create_default_context()
+    plain = socket.socket(fileno=sock.detach())
+    try:
+        plain.settimeout(max(0.001, min(connect, deadline - time.monotonic())))
+        return context.wrap_socket(plain, server_hostname=hostname)
+    except TimeoutError:
+        plain.close()
+        raise _TimedOut(TIMED_OUT_CONNECTING) from None
+    except (OSError, ssl.SSLError, ValueError):
+        plain.close()
+        raise _Doubt from None

@@ -1,0 +1,147 @@
+"""The link-first start for a generic provider (``--issuer ... --client-id ...``): one discovery
+request with light modules, the link before anything heavy loads, and the same words as the
+full CLI for everything it leaves to it."""
+
+from __future__ import annotations
+
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from support.cli_runner import loginkit_command, run_loginkit, spawn
+from support.discovery import Issuer, http_answer, issuer
+
+from loginkit.store._home import make_home, provider_home
+
+CLIENT = "generic-cli"
+QUICK = ["--port", "0", "--no-browser", "--timeout", "1"]
+#: Never loaded before a generic provider's link (its issuer here is plain http on loopback).
+HEAVY = (
+    "dataclasses",
+    "typing",
+    "argparse",
+    "logging",
+    "pathlib",
+    "asyncio",
+    "h11",
+    "httpx2",
+    "json",
+    "re",
+    "ssl",
+    "urllib.parse",
+    "encodings.idna",
+)
+IMPORTED = re.compile(r"import time:\s+\d+ \|\s+\d+ \|\s*(\S+)")
+
+
+@pytest.fixture
+def xdg(tmp_path: Path) -> dict[str, str]:
+    return {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+
+
+def login(server: Issuer, *extra: str) -> list[str]:
+    return ["login", *QUICK, "--issuer", server.url, "--client-id", CLIENT, *extra]
+
+
+def provider_home_for(server: Issuer, env: dict[str, str]) -> Path:
+    """The provider's home, created as the first sign-in would (the link-first start needs it)."""
+    home = provider_home(server.url, CLIENT, env)
+    make_home(home)
+    return home
+
+
+def test_the_generic_link_comes_before_any_heavy_module_after_one_request(
+    xdg: dict[str, str],
+) -> None:
+    with issuer() as server:
+        provider_home_for(server, xdg)
+        command = loginkit_command(*login(server), python_flags=("-X", "importtime"))
+        with spawn(command, env=xdg, until="| loginkit.signin._browser", wait=60) as run:
+            lines = run.head
+        link = next(i for i, line in enumerate(lines) if line.startswith(server.url))
+        before = {m.group(1) for m in map(IMPORTED.match, lines[:link]) if m}
+        assert before.isdisjoint(HEAVY), sorted(before & set(HEAVY))
+        assert "loginkit.oauth._wellknown" in before
+        assert server.requests == ["GET /.well-known/openid-configuration HTTP/1.1"]
+
+
+def _without_link(text: str) -> str:
+    """The output with the link's secrets (state, challenge, nonce, port) blanked."""
+    return re.sub(r"(state|code_challenge|nonce)=[\w-]+|%3A\d+%2F|:\d+/auth", "<x>", text)
+
+
+def test_a_generic_sign_in_asks_once_and_says_what_the_full_cli_says(
+    xdg: dict[str, str],
+) -> None:
+    with issuer() as server:
+        provider_home_for(server, xdg)
+        fast = run_loginkit(*login(server), env=xdg)
+        assert len(server.requests) == 1, "the run took the document the link was built from"
+        full = run_loginkit(*login(server, "--bind", "127.0.0.1"), env=xdg)
+        assert len(server.requests) == 2, "the full CLI asks once too"
+    assert fast.returncode == full.returncode == 1
+    assert "login_timed_out" in fast.stderr
+    assert f"{server.url}/authorize?response_type=code&client_id={CLIENT}&" in fast.stderr
+    assert _without_link(fast.stderr) == _without_link(full.stderr)
+
+
+def test_a_first_sign_in_without_a_home_goes_through_the_full_cli(xdg: dict[str, str]) -> None:
+    with issuer() as server:
+        done = run_loginkit(*login(server), env=xdg)
+        assert done.returncode == 1 and "login_timed_out" in done.stderr
+        assert provider_home(server.url, CLIENT, xdg).is_dir(), "it made the home"
+        assert len(server.requests) == 1
+
+
+def test_a_failed_discovery_is_worded_by_the_full_cli(xdg: dict[str, str]) -> None:
+    with issuer(lambda url: http_answer(b"{}", "404 Not Found")) as server:
+        provider_home_for(server, xdg)
+        fast = run_loginkit(*login(server), env=xdg)
+        full = run_loginkit(*login(server, "--bind", "127.0.0.1"), env=xdg)
+    assert fast.returncode == full.returncode == 1
+    assert "provider_discovery_failed" in fast.stderr and "404 Not Found" in fast.stderr
+    assert fast.stderr == full.stderr
+    assert "/authorize" not in fast.stderr, "no link without a document"
+
+
+def _short_budgets(*args: str) -> list[str]:
+    """``loginkit ARGS`` with the light GET's read and whole-request budgets cut to 0.5 s."""
+    program = [
+        sys.executable,
+        "-c",
+        "import sys, loginkit.oauth._wellknown as w; w.DEFAULT_READ = w.DEFAULT_TOTAL = 0.5;"
+        " from loginkit.cli import main; sys.exit(main())",
+    ]
+    return loginkit_command(*args, program=program)
+
+
+def test_a_provider_that_never_answers_is_waited_for_once(xdg: dict[str, str]) -> None:
+    with issuer(lambda url: None) as server:
+        provider_home_for(server, xdg)
+        command = _short_budgets(*login(server))
+        with spawn(command, env=xdg, until="Details:", wait=30) as run:
+            code = run.proc.wait(10)
+            output = "".join(run.head)
+        assert server.connections == 1, "the full CLI took the timeout, it did not ask again"
+    assert code == 1
+    assert "provider_discovery_failed" in output
+    assert "/.well-known/openid-configuration: timed out waiting for a response" in output
+
+
+def test_ctrl_c_while_the_provider_is_asked_ends_the_sign_in(xdg: dict[str, str]) -> None:
+    with issuer(lambda url: None) as server:
+        provider_home_for(server, xdg)
+        command = loginkit_command(*login(server))
+        with spawn(command, env=xdg, until="interrupted", wait=0) as run:
+            deadline = time.monotonic() + 30
+            while not server.requests and time.monotonic() < deadline:
+                time.sleep(0.02)
+            run.proc.send_signal(signal.SIGINT)
+            code = run.proc.wait(5)
+            assert run.proc.stderr is not None
+            output = run.proc.stderr.read()
+    assert code == 130
+    assert "Login was interrupted" in output and "Traceback" not in output
