@@ -25,7 +25,6 @@ from loginkit.oauth._wellknown import discovery_url, issuer_matches, missing_end
 
 __all__ = [
     "discovery_url",
-    "fetch_metadata",
     "load_metadata",
     "missing_endpoint_error",
     "with_metadata",
@@ -72,15 +71,6 @@ def missing_endpoint_error(document: dict[str, object], shown: str, names: tuple
         raise DiscoveryError(
             f"{shown} gives no usable {' or '.join(missing)} (an absolute http or https URL)"
         )
-
-
-def fetch_metadata(client: httpx2.Client, issuer: str) -> dict[str, object] | None:
-    """:func:`load_metadata`, or None (logged) when there is none to be had."""
-    try:
-        return load_metadata(client, issuer)
-    except DiscoveryError as exc:
-        log_event(logger, logging.WARNING, "openid discovery failed", error=exc.reason)
-        return None
 
 
 def with_metadata(profile: Profile, issuer: str, metadata: dict[str, object]) -> Profile:
