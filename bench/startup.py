@@ -13,7 +13,8 @@ round, interleaved, so machine noise hits each alike, and prints medians and rat
 - ``loginkit token`` with a cached, valid token (Codex has no such command);
 - takeover: a second login on a port a first one holds (serving, waiting for its browser),
   until the second one's link;
-- the generic profile's link (one discovery request to a local issuer first).
+- the generic profile's link (one discovery request to a local issuer first, a provider signed
+  in to before: its home exists), link-first and through the full CLI.
 
 The Codex binary is the one ``./dev setup`` installs under tests/codex; without it the Codex
 column is empty. Nothing is ever started on port 1455 while something else listens there (a
@@ -251,6 +252,9 @@ def install(tmp: Path) -> tuple[Path, dict[str, str]]:
     ):
         env.pop(name, None)
     env["BROWSER"] = "true"  # Codex opens its link; `true` returns at once
+    # A generic provider's home lives under XDG_CONFIG_HOME: the benchmark's own, never the
+    # person's.
+    env["XDG_CONFIG_HOME"] = str(tmp / "config")
     return venv / "bin", env
 
 
@@ -270,6 +274,11 @@ def cases(tmp: Path, bin_dir: Path, env: dict[str, str]) -> dict[str, dict[str, 
     link = [loginkit, "login", "--no-browser", "--port", "0"]
     port = free_port()
     issuer = discovery_issuer()
+    # Signing in again to a provider used before (its home exists; a first sign-in creates it
+    # through the full CLI).
+    from loginkit.store._home import make_home, provider_home
+
+    make_home(provider_home(issuer, "generic-cli", env))
     have_codex = os.access(CODEX, os.X_OK)
     table: dict[str, dict[str, Measure]] = {
         "python -c pass": {"python": lambda: time_exit([python, "-c", "pass"], env)},
@@ -311,8 +320,13 @@ def cases(tmp: Path, bin_dir: Path, env: dict[str, str]) -> dict[str, dict[str, 
         },
         "generic profile: discovery + link": {
             "loginkit": lambda: time_link(
-                [*link, "--issuer", issuer, "--client-id", "generic-cli"],
-                in_home("loginkit", "empty"),
+                [*link, "--issuer", issuer, "--client-id", "generic-cli"], env
+            ),
+        },
+        "  ... generic, through the full CLI": {
+            "loginkit": lambda: time_link(
+                [*link, "--issuer", issuer, "--client-id", "generic-cli", "--bind", "127.0.0.1"],
+                env,
             ),
         },
     }
