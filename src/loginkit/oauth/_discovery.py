@@ -11,7 +11,6 @@ network round trip.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 
 import httpx2
@@ -21,6 +20,7 @@ from loginkit.core._log import log_event
 from loginkit.core._profiles import Profile
 from loginkit.core._redact import sanitize_url_for_logging
 from loginkit.core._sanitize import sanitize
+from loginkit.oauth._errors import json_object
 from loginkit.oauth._wellknown import discovery_url, issuer_matches, missing_endpoints
 
 __all__ = [
@@ -49,11 +49,8 @@ def load_metadata(client: httpx2.Client, issuer: str) -> dict[str, object]:
         raise DiscoveryError(f"could not read {shown}: {describe_transport_error(exc)}") from None
     if response.status_code != 200:
         raise DiscoveryError(f"{shown} answered {status_text(response.status_code)}")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
+    data = json_object(text)
+    if data is None:
         raise DiscoveryError(f"{shown} is not a JSON discovery document")
     named = data.get("issuer")
     if not issuer_matches(named, issuer):

@@ -13,6 +13,17 @@ from loginkit.core._exceptions import TokenEndpointErrorDetail
 from loginkit.core._sanitize import sanitize
 
 
+def json_object(text: str) -> dict[str, object] | None:
+    """``text`` as a JSON object, or None when it is not JSON or is JSON of another kind (an
+    array, a string, a number). The one reading of every provider answer whose failure the
+    caller words itself; the caller's likely mistake is to treat any JSON as an object."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def _nonblank(value: object) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
@@ -37,11 +48,8 @@ def _parse(body: str) -> TokenEndpointErrorDetail:
     trimmed = body.strip()
     if not trimmed:
         return TokenEndpointErrorDetail(None, None, "unknown error")
-    try:
-        parsed = json.loads(trimmed)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict):
+    parsed = json_object(trimmed)
+    if parsed is not None:
         error = parsed.get("error")
         code = _nonblank(error)
         if code is None and isinstance(error, dict):

@@ -27,7 +27,7 @@ from loginkit.core._limits import MAX_RESPONSE_BODY
 from loginkit.core._log import log_event
 from loginkit.core._redact import sanitize_url_for_logging, scrub, strip_urls
 from loginkit.core._sanitize import sanitize
-from loginkit.oauth._errors import parse_token_endpoint_error
+from loginkit.oauth._errors import json_object, parse_token_endpoint_error
 from loginkit.oauth._http import ResponseTooLarge
 
 logger = logging.getLogger("loginkit.token")
@@ -295,10 +295,7 @@ def obtain_api_key(client: httpx2.Client, *, token_url: str, client_id: str, id_
         raise TokenExchangeError(
             f"api key exchange failed with status {response.status_code}", endpoint=endpoint
         )
-    try:
-        key = json.loads(text).get("access_token")
-    except (ValueError, AttributeError):
-        key = None
+    key = (json_object(text) or {}).get("access_token")
     if not isinstance(key, str) or not key:
         raise ResponseMalformedError(endpoint=endpoint, reason="missing field `access_token`")
     return key
@@ -328,11 +325,8 @@ def fetch_jwks(client: httpx2.Client, *, jwks_url: str) -> dict[str, object]:
         raise ResponseMalformedError(
             endpoint=endpoint, what="signing keys", reason=f"status {response.status_code}"
         )
-    try:
-        keys = json.loads(text)
-    except ValueError:
-        keys = None
-    if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
+    keys = json_object(text)
+    if keys is None or not isinstance(keys.get("keys"), list):
         raise ResponseMalformedError(
             endpoint=endpoint,
             what="signing keys",

@@ -17,7 +17,6 @@ status shows the server's error text.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +50,7 @@ from loginkit.core._log import log_event
 from loginkit.core._phases import Emitter, ExchangingToken, Failed, ProgressSink, Succeeded
 from loginkit.core._profiles import OPENAI_CLIENT_ID, Profile, profile_for
 from loginkit.core._redact import sanitize_url_for_logging, scrub
+from loginkit.oauth._errors import json_object
 from loginkit.oauth._provider import Provider
 from loginkit.signin._rfc8628 import poll_interval, timed_out_words
 from loginkit.store._home import AuthCredentialsStoreMode
@@ -216,11 +216,8 @@ def request_device_code(opts: DeviceLoginOptions, sink: ProgressSink | None = No
                 failed,
                 f"device code request failed with status {status_text(status)}: {detail}",
             )
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
+        data = json_object(text)
+        if data is None:
             raise run.fail(
                 phase, failed, "device code response is not a JSON object", ErrorKind.INVALID_DATA
             )
@@ -351,11 +348,8 @@ def _poll(
         backoff = 1.0
         status = response.status_code
         if 200 <= status < 300:
-            try:
-                data = json.loads(text)
-            except ValueError:
-                data = None
-            if not isinstance(data, dict):
+            data = json_object(text)
+            if data is None:
                 raise run.fail(
                     phase,
                     DeviceFailureCategory.DEVICE_AUTHORIZATION_FAILED,

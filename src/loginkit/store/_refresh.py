@@ -28,6 +28,7 @@ from loginkit.core._profiles import (
     profile_for,
 )
 from loginkit.core._redact import scrub
+from loginkit.oauth._errors import json_object
 from loginkit.oauth._provider import Provider
 from loginkit.store._provenance import Provenance
 
@@ -172,18 +173,15 @@ def forget_failure(codex_home: Path) -> None:
 
 def _permanent_from(body: str) -> RefreshError:
     code: str | None = None
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
+    data = json_object(body)
+    if data is not None:
         error = data.get("error")
-        if isinstance(error, str):
-            code = error
-        elif isinstance(error, dict) and isinstance(error.get("code"), str):
-            code = error["code"]
-        elif isinstance(data.get("code"), str):
-            code = data["code"]
+        nested = error.get("code") if isinstance(error, dict) else None
+        top = data.get("code")
+        for candidate in (error, nested, top):
+            if isinstance(candidate, str):
+                code = candidate
+                break
     reason, message = PERMANENT_MESSAGES.get((code or "").lower(), ("other", OTHER))
     return RefreshError(message, permanent=True, reason=reason)
 
@@ -273,11 +271,8 @@ def _refresh(provider: Provider, url: str, client_id: str, refresh_token: str) -
         ) from None
     status = response.status_code
     if 200 <= status < 300:
-        try:
-            payload = json.loads(text)
-        except ValueError:
-            payload = None
-        if not isinstance(payload, dict):
+        payload = json_object(text)
+        if payload is None:
             raise RefreshError(
                 "Failed to refresh token: the token endpoint sent a response that is not JSON",
                 permanent=False,
