@@ -145,3 +145,23 @@ def test_ctrl_c_while_the_provider_is_asked_ends_the_sign_in(xdg: dict[str, str]
             output = run.proc.stderr.read()
     assert code == 130
     assert "Login was interrupted" in output and "Traceback" not in output
+
+
+def test_a_provider_home_of_its_own_keeps_a_log_that_names_no_other_program(
+    xdg: dict[str, str], tmp_path: Path
+) -> None:
+    with issuer() as server:
+        home = provider_home_for(server, xdg)
+        fast = run_loginkit(*login(server), env=xdg)
+        full = run_loginkit(*login(server, "--bind", "127.0.0.1"), env=xdg)
+        token = run_loginkit("token", "--issuer", server.url, "--client-id", CLIENT, env=xdg)
+        # Pointed at a Codex-style home, the same provider shares the Codex CLI's file there.
+        codex_style = tmp_path / "codex-style"
+        codex_style.mkdir(mode=0o700)
+        run_loginkit(*login(server), "--codex-home", str(codex_style), env=xdg)
+    assert fast.returncode == full.returncode == 1
+    assert token.returncode != 0
+    assert sorted(p.name for p in (home / "log").iterdir()) == ["loginkit-login.log"]
+    log = (home / "log" / "loginkit-login.log").read_text()
+    assert log.count("starting browser login flow") == 2, "link-first and full CLI alike"
+    assert sorted(p.name for p in (codex_style / "log").iterdir()) == ["codex-login.log"]

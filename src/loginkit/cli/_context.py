@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loginkit.core._codex import LOG_FILE as CODEX_LOG_FILE
 from loginkit.core._exceptions import CodexHomeError
 from loginkit.core._profiles import (
     DEFAULT_PORT,
@@ -61,6 +62,9 @@ class Context:
     profile: Profile = OPENAI
     #: The loopback port a sign-in asks for (``--port``, else the named profile's, else 1455).
     port: int = DEFAULT_PORT
+    #: The login log's name in ``<home>/log``: the Codex CLI's in a Codex-style home (so both
+    #: programs append to one file), ``loginkit-login.log`` in a provider home of loginkit's own.
+    log_file: str = CODEX_LOG_FILE
 
 
 def resolve_provider(args: argparse.Namespace) -> tuple[str, str, Profile, int]:
@@ -110,11 +114,14 @@ def load_context(args: argparse.Namespace) -> Context:
     signs_in = args.command == "login" and args.login_command != "status"
     issuer, client_id, profile, port = resolve_provider(args)
     explicit = getattr(args, "codex_home", None)
+    log_file = CODEX_LOG_FILE
     if explicit is None and profile.name != "openai":
+        from loginkit.core._generic import LOG_FILE
         from loginkit.store._home import provider_home
 
         # Never ~/.codex: a generic sign-in must not replace the person's Codex credentials.
         explicit = provider_home(issuer, client_id)
+        log_file = LOG_FILE
     codex_home = _codex_home(explicit, create=signs_in)
     from loginkit.store._authfile import FileStore
 
@@ -123,7 +130,7 @@ def load_context(args: argparse.Namespace) -> Context:
         print(f"Warning: {warning}", file=sys.stderr)
     config = load_config(codex_home)
     mode = AuthCredentialsStoreMode(args.store) if args.store else config.store_mode
-    return Context(codex_home, config, mode, issuer, client_id, profile, port)
+    return Context(codex_home, config, mode, issuer, client_id, profile, port, log_file)
 
 
 def context_or_exit(args: argparse.Namespace) -> Context | int:

@@ -78,7 +78,7 @@ def run_api_key_login(args: argparse.Namespace) -> int:
     from loginkit.core._log import install_login_log, log_event
     from loginkit.store._credentials import login_with_api_key
 
-    log = install_login_log(ctx.codex_home / "log", warn=err)
+    log = install_login_log(ctx.codex_home / "log", warn=err, file_name=ctx.log_file)
     try:
         import logging
 
@@ -151,7 +151,7 @@ def run_token(args: argparse.Namespace) -> int:
 
     # A refresh is logged; a home that does not exist has nothing to refresh and stays absent.
     log = (
-        install_login_log(ctx.codex_home / "log", warn=sys.stderr)
+        install_login_log(ctx.codex_home / "log", warn=sys.stderr, file_name=ctx.log_file)
         if ctx.codex_home.is_dir()
         else None
     )

@@ -199,7 +199,7 @@ def run_device_login(args: argparse.Namespace) -> int:
             return EXIT_FAILURE
         checked.open_browser = False
         fallback = checked
-    log = install_login_log(ctx.codex_home / "log", warn=err)
+    log = install_login_log(ctx.codex_home / "log", warn=err, file_name=ctx.log_file)
     try:
         import logging
 

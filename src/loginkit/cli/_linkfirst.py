@@ -26,6 +26,7 @@ import stat
 import sys
 
 from loginkit.core import _codex as codex
+from loginkit.core import _generic as generic
 from loginkit.signin._prelinked import generic_link, link_text, openai_link, prelink
 
 # Not ``typing.TYPE_CHECKING``: typing is not loaded on the way to the link.
@@ -117,11 +118,11 @@ def _home(found: dict[str, str]) -> str | None:
     return home
 
 
-def _log_opens(home: str) -> bool:
-    """The login log can be opened as it is, so the full CLI will print no warning (which it
-    prints before the link)."""
+def _log_opens(home: str, file_name: str = codex.LOG_FILE) -> bool:
+    """The login log ``file_name`` can be opened as it is, so the full CLI will print no warning
+    (which it prints before the link)."""
     log_dir = os.path.join(home, "log")
-    log_file = os.path.join(log_dir, "codex-login.log")
+    log_file = os.path.join(log_dir, file_name)
     if not os.path.lexists(log_dir):
         return os.access(home, os.W_OK | os.X_OK)
     if not os.path.isdir(log_dir) or not os.access(log_dir, os.W_OK | os.X_OK):
@@ -179,7 +180,10 @@ def fast_login(argv: list[str]) -> int | None:
     found = _options(argv)
     checked = _checked(found) if found is not None else None
     home = _home(checked) if checked is not None else None
-    if checked is None or home is None or not _config_allows(home) or not _log_opens(home):
+    if checked is None or home is None or not _config_allows(home):
+        return None
+    own_home = _is_generic(checked) and "codex-home" not in checked  # as load_context's
+    if not _log_opens(home, generic.LOG_FILE if own_home else codex.LOG_FILE):
         return None
     discovered = None
     spec: LinkSpec = openai_link(checked["issuer"])
@@ -206,11 +210,10 @@ def fast_login(argv: list[str]) -> int | None:
     ready.discovered = discovered
     try:
         if discovered is not None:
-            from loginkit.core._generic import DEVICE_LOGIN_COMMAND
             from loginkit.core._sanitize import sanitize_link
 
             # A discovered endpoint is outside text: controls and spaces are shown escaped.
-            block = link_text(sanitize_link(ready.auth_url), DEVICE_LOGIN_COMMAND)
+            block = link_text(sanitize_link(ready.auth_url), generic.DEVICE_LOGIN_COMMAND)
         else:
             block = link_text(ready.auth_url, codex.DEVICE_LOGIN_COMMAND)
         sys.stderr.write(block + "\n")

@@ -158,7 +158,7 @@ def _run_login(
         print(opts, file=err)
         return EXIT_FAILURE
 
-    login_log = install_login_log(ctx.codex_home / "log", warn=err)
+    login_log = install_login_log(ctx.codex_home / "log", warn=err, file_name=ctx.log_file)
     try:
         import logging
 

@@ -17,3 +17,5 @@ EXTRA_AUTHORIZE_PARAMS = (
     ("codex_cli_simplified_flow", "true"),
 )
 DEVICE_LOGIN_COMMAND = "codex login --device-auth"
+#: The login log in ``<home>/log``: the Codex CLI's own file, so both programs append to one.
+LOG_FILE = "codex-login.log"

@@ -14,3 +14,7 @@ GENERIC_REDIRECT_HOST = "127.0.0.1"
 REDIRECT_PATH = "/auth/callback"
 #: The device-code command a loginkit profile's words name.
 DEVICE_LOGIN_COMMAND = "loginkit login --device-auth"
+#: The login log in ``<home>/log`` of a provider home of loginkit's own (under
+#: ``$XDG_CONFIG_HOME/loginkit/providers``): it names no other program. A Codex-style home
+#: (``$CODEX_HOME``, ``~/.codex``, ``--codex-home``) keeps the Codex CLI's ``codex-login.log``.
+LOG_FILE = "loginkit-login.log"

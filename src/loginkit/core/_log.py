@@ -1,4 +1,5 @@
-"""The durable login log: ``<codex_home>/log/codex-login.log``, appended, mode 0600.
+"""The durable login log: ``<home>/log/codex-login.log`` (the Codex CLI's file, for the openai
+profile) or ``<home>/log/loginkit-login.log`` (every other profile), appended, mode 0600.
 
 One line per milestone or failure, ``key=value`` fields after the message, in the tracing "full"
 shape the Codex CLI writes::
@@ -20,10 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from loginkit.core._codex import LOG_FILE as LOG_FILE_NAME
 from loginkit.core._redact import strip_urls
 from loginkit.core._sanitize import escape_char
 
-LOG_FILE_NAME = "codex-login.log"
 _FIELDS = "loginkit_fields"
 
 
@@ -165,8 +166,11 @@ def _open_append_0600(path: Path) -> Any:
     return os.fdopen(fd, "a", encoding="utf-8")
 
 
-def install_login_log(log_dir: Path, *, warn: Any = None) -> LoginLog | None:
-    """Append login milestones to ``log_dir/codex-login.log``.
+def install_login_log(
+    log_dir: Path, *, warn: Any = None, file_name: str = LOG_FILE_NAME
+) -> LoginLog | None:
+    """Append login milestones to ``log_dir/file_name`` (default ``codex-login.log``, the file
+    the Codex CLI writes; pass the profile's ``log_file`` for any other provider).
 
     Set-up failures never stop a sign-in: they print a warning (to ``warn``, default stderr) and
     return ``None``, as the Codex CLI does. That includes a log file or directory that is a
@@ -181,7 +185,7 @@ def install_login_log(log_dir: Path, *, warn: Any = None) -> LoginLog | None:
     except OSError as exc:
         print(f"Warning: failed to create login log directory {log_dir}: {exc}", file=out)
         return None
-    path = log_dir / LOG_FILE_NAME
+    path = log_dir / file_name
     try:
         stream = _open_append_0600(path)
     except OSError as exc:
