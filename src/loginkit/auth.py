@@ -191,15 +191,8 @@ _Req = TypeVar("_Req", bound=_Request)
 _Resp = TypeVar("_Resp", bound=_Response)
 
 
-class _HttpxFlow(Generic[_Req, _Resp]):
-    """Bearer auth for an httpx (or httpx2) client: ``httpx.Client(auth=HttpxAuth())``.
-
-    ``codex_home`` (default ``$CODEX_HOME``, else ``~/.codex``) and ``store`` (default: config.toml,
-    else ``file``) say where the credentials are, as for :func:`loginkit.get_access_token`;
-    ``min_validity``: refresh a token that expires within this many seconds before sending.
-    Works with sync and async clients; one instance may serve many requests and threads. Further
-    options will be keyword-only: pass everything by name.
-    """
+class _BearerAuth:
+    """What every flow holds: the credentials it reads, refreshes and retries with."""
 
     def __init__(
         self,
@@ -210,6 +203,17 @@ class _HttpxFlow(Generic[_Req, _Resp]):
         timeouts: Timeouts | None = None,
     ) -> None:
         self._credentials = _Credentials(codex_home, store, min_validity, timeouts)
+
+
+class _HttpxFlow(_BearerAuth, Generic[_Req, _Resp]):
+    """Bearer auth for an httpx (or httpx2) client: ``httpx.Client(auth=HttpxAuth())``.
+
+    ``codex_home`` (default ``$CODEX_HOME``, else ``~/.codex``) and ``store`` (default: config.toml,
+    else ``file``) say where the credentials are, as for :func:`loginkit.get_access_token`;
+    ``min_validity``: refresh a token that expires within this many seconds before sending.
+    Works with sync and async clients; one instance may serve many requests and threads. Further
+    options will be keyword-only: pass everything by name.
+    """
 
     def sync_auth_flow(self, request: _Req) -> Generator[_Req, _Resp, None]:
         request.read()  # so that the one retry can send the body again
@@ -236,7 +240,7 @@ class _HttpxFlow(Generic[_Req, _Resp]):
             yield request
 
 
-class _RequestsFlow:
+class _RequestsFlow(_BearerAuth):
     """Bearer auth for requests: ``session.auth = RequestsAuth()`` or ``requests.get(url,
     auth=RequestsAuth())``.
 
@@ -244,16 +248,6 @@ class _RequestsFlow:
     same connection adapter with the same send options (timeout, verify, proxies), like
     ``requests``' own digest auth; the 401 response is in ``response.history``.
     """
-
-    def __init__(
-        self,
-        codex_home: Path | str | None = None,
-        store: StoreArg = None,
-        *,
-        min_validity: float = 60.0,
-        timeouts: Timeouts | None = None,
-    ) -> None:
-        self._credentials = _Credentials(codex_home, store, min_validity, timeouts)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         token = self._credentials.token()
