@@ -137,6 +137,50 @@ def _read_ready_line(process: subprocess.Popen[bytes], timeout_s: float) -> dict
 
 
 @contextmanager
+def started_server(
+    command: Sequence[str], *, cwd: Path, name: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, Any]]]:
+    """Start a test server that prints one JSON ready line on stdout, and stop it on exit.
+
+    Yields the process and its ready line. Its stderr goes to a temporary file, shown (with what
+    the kernel says the process is doing) if it is not ready within ``READY_TIMEOUT_S``.
+    """
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env=env,
+        )
+        try:
+            try:
+                ready = _read_ready_line(process, READY_TIMEOUT_S)
+            except (ProviderError, ValueError) as exc:
+                state = _process_state(process.pid) if process.poll() is None else "exited"
+                process.kill()
+                process.wait()
+                stderr.seek(0)
+                raise ProviderError(
+                    f"{name} did not start within {READY_TIMEOUT_S:.0f} s "
+                    f"({exc}; exit code {process.returncode}; {state}); stderr:\n"
+                    + stderr.read().decode(errors="replace")
+                ) from exc
+            yield process, ready
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
+
+
+@contextmanager
 def start_provider(*, access_ttl: int = 3600, extra_args: Sequence[str] = ()) -> Iterator[Provider]:
     """Start `node tests/provider/server.mjs --port 0 ...` and stop it on exit.
 
@@ -153,36 +197,9 @@ def start_provider(*, access_ttl: int = 3600, extra_args: Sequence[str] = ()) ->
         str(access_ttl),
         *extra_args,
     ]
-    with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(
-            command,
-            cwd=PROVIDER_DIR,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            env={**os.environ, "NODE_ENV": "test"},
-        )
-        try:
-            try:
-                ready = _read_ready_line(process, READY_TIMEOUT_S)
-            except (ProviderError, ValueError) as exc:
-                state = _process_state(process.pid) if process.poll() is None else "exited"
-                process.kill()
-                process.wait()
-                stderr.seek(0)
-                raise ProviderError(
-                    f"test provider did not start within {READY_TIMEOUT_S:.0f} s "
-                    f"({exc}; exit code {process.returncode}; {state}); stderr:\n"
-                    + stderr.read().decode(errors="replace")
-                ) from exc
-            yield Provider(issuer=ready["issuer"], port=int(ready["port"]), process=process)
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
+    env = {**os.environ, "NODE_ENV": "test"}
+    with started_server(command, cwd=PROVIDER_DIR, name="test provider", env=env) as (
+        process,
+        ready,
+    ):
+        yield Provider(issuer=ready["issuer"], port=int(ready["port"]), process=process)

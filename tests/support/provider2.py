@@ -12,7 +12,6 @@ import importlib.util
 import json
 import subprocess
 import sys
-import tempfile
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from playwright.sync_api import Browser
 from playwright.sync_api import Error as PlaywrightError
 
 from support.browser import LoginResult, _new_context, _result
-from support.provider import READY_TIMEOUT_S, ProviderError, _process_state, _read_ready_line
+from support.provider import ProviderError, started_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROVIDER2_DIR = REPO_ROOT / "tests" / "provider2"
@@ -93,46 +92,16 @@ def start_provider2() -> Iterator[Provider2]:
     """
     check_provider2_installed()
     command = [sys.executable, str(SERVER_PY), "--port", "0"]
-    with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(
-            command,
-            cwd=PROVIDER2_DIR,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
+    with started_server(command, cwd=PROVIDER2_DIR, name="provider2") as (process, ready):
+        yield Provider2(
+            issuer=ready["issuer"],
+            port=int(ready["port"]),
+            code_client_id=ready["code_client_id"],
+            device_client_id=ready["device_client_id"],
+            users=dict(ready["users"]),
+            discovery=_discovery(ready["issuer"]),
+            process=process,
         )
-        try:
-            try:
-                ready = _read_ready_line(process, READY_TIMEOUT_S)
-            except (ProviderError, ValueError) as exc:
-                state = _process_state(process.pid) if process.poll() is None else "exited"
-                process.kill()
-                process.wait()
-                stderr.seek(0)
-                raise ProviderError(
-                    f"provider2 did not start within {READY_TIMEOUT_S:.0f} s "
-                    f"({exc}; exit code {process.returncode}; {state}); stderr:\n"
-                    + stderr.read().decode(errors="replace")
-                ) from exc
-            yield Provider2(
-                issuer=ready["issuer"],
-                port=int(ready["port"]),
-                code_client_id=ready["code_client_id"],
-                device_client_id=ready["device_client_id"],
-                users=dict(ready["users"]),
-                discovery=_discovery(ready["issuer"]),
-                process=process,
-            )
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
 
 
 def _sign_in_if_asked(page: Any, provider: Provider2, user: str) -> None:
