@@ -12,10 +12,13 @@ from __future__ import annotations
 import binascii
 import os
 
-try:  # the C SHA-256 (Python 3.11; 3.12 renamed it _sha2); else hashlib's
-    from _sha256 import sha256 as _sha256  # type: ignore[import-not-found]
+try:  # the C SHA-256 (Python 3.11), else its 3.12+ home, else hashlib's (OpenSSL: slower to load)
+    from _sha256 import sha256  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - other Pythons
-    from hashlib import sha256 as _sha256
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found]
+    except ImportError:
+        from hashlib import sha256
 
 #: RFC 3986 unreserved characters: all ``quote(value, safe="")`` leaves as they are.
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
@@ -33,6 +36,11 @@ def quote(value: str, safe: str = "") -> str:
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from loginkit.core._profiles import Profile
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of ``data`` in hex, from the C module the link-first start already loaded."""
+    return str(sha256(data).hexdigest())
 
 
 def _b64url(data: bytes) -> str:
@@ -70,7 +78,7 @@ class PkceCodes:
 
 def challenge_for(verifier: str) -> str:
     """The S256 challenge: base64url (no padding) of SHA-256 over the verifier's ASCII bytes."""
-    return _b64url(_sha256(verifier.encode("ascii")).digest())
+    return _b64url(sha256(verifier.encode("ascii")).digest())
 
 
 def generate_pkce() -> PkceCodes:

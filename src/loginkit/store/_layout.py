@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import os
 
-try:  # the C SHA-256 (Python 3.11; 3.12 renamed it _sha2); else hashlib's
-    from _sha256 import sha256 as _sha256  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - other Pythons
-    from hashlib import sha256 as _sha256
+from loginkit.oauth._pkce import sha256_hex
 
 
 def provider_dir_name(issuer: str, client_id: str, hostname: str | None, path: str) -> str:
@@ -23,7 +20,7 @@ def provider_dir_name(issuer: str, client_id: str, hostname: str | None, path: s
     a directory."""
     readable = f"{hostname or 'issuer'}{path}--{client_id}"
     slug = "".join(c if c.isalnum() or c in "-._" else "-" for c in readable)[:80].strip("-.")
-    digest = _sha256(f"{issuer.rstrip('/')}\n{client_id}".encode()).hexdigest()[:10]
+    digest = sha256_hex(f"{issuer.rstrip('/')}\n{client_id}".encode())[:10]
     return f"{slug}-{digest}"
 
 
