@@ -326,3 +326,26 @@ def test_no_endpoint_is_guessed_for_a_document_without_one() -> None:
             provider.discover(authorize=True)
         assert len(server.requests) == 1
         provider.close()
+
+
+def test_an_endpoint_keeps_its_query_and_one_with_a_fragment_is_refused() -> None:
+    def with_query(url: str) -> bytes:
+        changed = document(url, authorization_endpoint=f"{url}/authorize?tenant=a%20b")
+        return http_answer(json.dumps(changed).encode())
+
+    with issuer(with_query) as server:
+        found = fetch_discovery(server.url)
+        assert found is not None and found.document is not None
+        endpoint = found.document["authorization_endpoint"]
+        assert isinstance(endpoint, str)
+        ready = prelink(0, generic_link(endpoint, "generic-cli"))
+        assert ready is not None
+        ready.close()
+        # RFC 6749 3.1: the endpoint's own query is retained, the parameters follow it.
+        assert ready.auth_url.startswith(f"{server.url}/authorize?tenant=a%20b&response_type=code&")
+    with issuer(lambda url: _body(url, authorization_endpoint=f"{url}/authorize#top")) as server:
+        assert fetch_discovery(server.url) is None, "left to the full client, which refuses it"
+        provider = Provider(generic_profile(server.url, "cli"), server.url)
+        with pytest.raises(DiscoveryError, match="no usable authorization_endpoint"):
+            provider.discover(authorize=True)
+        provider.close()

@@ -111,7 +111,8 @@ def authorize_url(
     nonce: str | None = None,
 ) -> str:
     """The authorize URL, parameters in Codex's order, values RFC 3986 percent-encoded; a
-    ``nonce`` (generic profiles) goes right after the state."""
+    ``nonce`` (generic profiles) goes right after the state. A query the endpoint already has
+    (``?tenant=...``) is kept and the parameters follow it (RFC 6749 section 3.1)."""
     params = [
         ("response_type", "code"),
         ("client_id", client_id),
@@ -129,7 +130,9 @@ def authorize_url(
     if workspace_id is not None:
         params.append(("allowed_workspace_id", workspace_id))
     query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params)
-    return f"{endpoint}?{query}"
+    if "?" not in endpoint:
+        return f"{endpoint}?{query}"
+    return f"{endpoint}{'' if endpoint.endswith(('?', '&')) else '&'}{query}"
 
 
 def build_authorize_url(

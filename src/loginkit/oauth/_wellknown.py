@@ -65,12 +65,18 @@ def missing_endpoints(
     document: dict[str, object], names: tuple[str, ...] = TOKEN_ENDPOINT
 ) -> list[str]:
     """The ``names`` that the document lacks or gives as something other than an absolute
-    ``http(s)`` URL. A caller that skips this check ends up guessing an endpoint, or sending the
-    person's browser to a ``javascript:`` or ``file:`` address."""
+    ``http(s)`` URL without a fragment (RFC 6749 section 3.1 forbids one). A caller that skips
+    this check ends up guessing an endpoint, or sending the person's browser to a
+    ``javascript:`` or ``file:`` address."""
     missing = []
     for name in names:
         value = document.get(name)
-        if not isinstance(value, str) or not value.lower().startswith(("https://", "http://")):
+        usable = (
+            isinstance(value, str)
+            and value.lower().startswith(("https://", "http://"))
+            and "#" not in value
+        )
+        if not usable:
             missing.append(name)
     return missing
 
