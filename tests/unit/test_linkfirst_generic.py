@@ -131,20 +131,30 @@ def test_a_provider_that_never_answers_is_waited_for_once(xdg: dict[str, str]) -
     assert "/.well-known/openid-configuration: timed out waiting for a response" in output
 
 
-def test_ctrl_c_while_the_provider_is_asked_ends_the_sign_in(xdg: dict[str, str]) -> None:
+def _interrupt_while_asking(server: Issuer, env: dict[str, str], *extra: str) -> tuple[int, str]:
+    """Start a sign-in, Ctrl-C it once its discovery request has arrived: exit code, stderr."""
+    asked = len(server.requests)
+    with spawn(loginkit_command(*login(server, *extra)), env=env, wait=0) as run:
+        deadline = time.monotonic() + 30
+        while len(server.requests) == asked and time.monotonic() < deadline:
+            time.sleep(0.02)
+        run.proc.send_signal(signal.SIGINT)
+        code = run.proc.wait(5)
+        assert run.proc.stderr is not None
+        return code, run.proc.stderr.read()
+
+
+def test_ctrl_c_while_the_provider_is_asked_ends_the_sign_in_in_its_words(
+    xdg: dict[str, str],
+) -> None:
     with issuer(lambda url: None) as server:
         provider_home_for(server, xdg)
-        command = loginkit_command(*login(server))
-        with spawn(command, env=xdg, until="interrupted", wait=0) as run:
-            deadline = time.monotonic() + 30
-            while not server.requests and time.monotonic() < deadline:
-                time.sleep(0.02)
-            run.proc.send_signal(signal.SIGINT)
-            code = run.proc.wait(5)
-            assert run.proc.stderr is not None
-            output = run.proc.stderr.read()
-    assert code == 130
-    assert "Login was interrupted" in output and "Traceback" not in output
+        fast = _interrupt_while_asking(server, xdg)
+        full = _interrupt_while_asking(server, xdg, "--bind", "127.0.0.1")
+    assert fast[0] == full[0] == 130
+    assert "Login was interrupted" in fast[1] and "Traceback" not in fast[1]
+    assert fast[1] == full[1], "the same block as the full CLI's"
+    assert "odex" not in fast[1], "a generic provider's words name no other program"
 
 
 def test_a_provider_home_of_its_own_keeps_a_log_that_names_no_other_program(

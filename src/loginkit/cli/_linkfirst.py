@@ -161,17 +161,20 @@ def _config_allows(home: str) -> bool:
     )
 
 
-def _interrupted() -> int:
-    """Ctrl-C before the CLI took over: the same block as the full CLI's, exit 130."""
+def _interrupted(found: dict[str, str]) -> int:
+    """Ctrl-C before the CLI took over: the same block as the full CLI's, in the words of the
+    profile ``found`` names (a generic provider's never say Codex), exit 130."""
     from loginkit.core._categories import LoginFailureCategory, LoginFailurePhase
     from loginkit.core._phases import Failed
+    from loginkit.core._profiles import profile_for
 
     interrupted = Failed(
         LoginFailurePhase.WAIT_FOR_CALLBACK,
         LoginFailureCategory.LOGIN_CANCELLED,
         "Login was interrupted",
     )
-    sys.stderr.write(str(interrupted) + "\n")
+    profile = profile_for(found["issuer"], found["client-id"])
+    sys.stderr.write(interrupted.render(profile) + "\n")
     return 130
 
 
@@ -193,7 +196,7 @@ def fast_login(argv: list[str]) -> int | None:
         try:
             discovered = fetch_discovery(checked["issuer"])
         except KeyboardInterrupt:
-            return _interrupted()
+            return _interrupted(checked)
         if discovered is None:
             return None  # not answered here: the full CLI asks and words what went wrong
         if discovered.document is None:  # a budget ran out: not asked a second time
@@ -223,6 +226,6 @@ def fast_login(argv: list[str]) -> int | None:
         # Ctrl-C while the rest of loginkit was still loading (once the run is going, the CLI
         # handles it): nothing to undo but the port.
         ready.close()
-        return _interrupted()
+        return _interrupted(checked)
     # From here on the CLI handles Ctrl-C itself, exactly as without the link-first start.
     return full_main(argv, prelinked=ready)
