@@ -14,7 +14,9 @@ round, interleaved, so machine noise hits each alike, and prints medians and rat
 - takeover: a second login on a port a first one holds (serving, waiting for its browser),
   until the second one's link;
 - the generic profile's link (one discovery request to a local issuer first, a provider signed
-  in to before: its home exists), link-first and through the full CLI.
+  in to before: its home exists), link-first and through the full CLI, over plain http on
+  loopback and over https (a test CA trusted through ``SSL_CERT_DIR``, so TLS is verified for
+  real: the ``ssl`` import and the system roots are in the figure).
 
 The Codex binary is the one ``./dev setup`` installs under tests/codex; without it the Codex
 column is empty. Nothing is ever started on port 1455 while something else listens there (a
@@ -29,6 +31,7 @@ import os
 import platform
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -205,10 +208,14 @@ API_KEY_AUTH: dict[str, object] = {
 }
 
 
-def discovery_issuer() -> str:
-    """A local issuer that answers its discovery document (the generic profile's one request)."""
+def discovery_issuer(tls: ssl.SSLContext | None = None) -> str:
+    """A local issuer that answers its discovery document (the generic profile's one request),
+    over https with ``tls`` (a server context)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    issuer = f"http://127.0.0.1:{server.server_address[1]}"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    issuer = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     document = json.dumps(
         {
             "issuer": issuer,
@@ -232,6 +239,22 @@ def discovery_issuer() -> str:
     server.RequestHandlerClass = Handler
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return issuer
+
+
+def https_discovery_issuer(tmp: Path) -> tuple[str, str]:
+    """An https issuer whose certificate comes from a test CA, and an ``SSL_CERT_DIR`` that
+    trusts it beside the system roots (OpenSSL's default paths, which both the light GET and
+    the HTTP client load; no custom bundle, which would send the light GET to the full CLI)."""
+    import trustme
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    certs = tmp / "certs"
+    certs.mkdir()
+    ca.cert_pem.write_to_path(str(certs / "bench-ca.pem"))
+    sh("openssl", "rehash", str(certs))
+    return discovery_issuer(context), str(certs)
 
 
 def install(tmp: Path) -> tuple[Path, dict[str, str]]:
@@ -279,6 +302,9 @@ def cases(tmp: Path, bin_dir: Path, env: dict[str, str]) -> dict[str, dict[str, 
     from loginkit.store._home import make_home, provider_home
 
     make_home(provider_home(issuer, "generic-cli", env))
+    tls_issuer, cert_dir = https_discovery_issuer(tmp)
+    tls_env = {**env, "SSL_CERT_DIR": cert_dir}
+    make_home(provider_home(tls_issuer, "generic-cli", tls_env))
     have_codex = os.access(CODEX, os.X_OK)
     table: dict[str, dict[str, Measure]] = {
         "python -c pass": {"python": lambda: time_exit([python, "-c", "pass"], env)},
@@ -327,6 +353,25 @@ def cases(tmp: Path, bin_dir: Path, env: dict[str, str]) -> dict[str, dict[str, 
             "loginkit": lambda: time_link(
                 [*link, "--issuer", issuer, "--client-id", "generic-cli", "--bind", "127.0.0.1"],
                 env,
+            ),
+        },
+        "generic profile over https": {
+            "loginkit": lambda: time_link(
+                [*link, "--issuer", tls_issuer, "--client-id", "generic-cli"], tls_env
+            ),
+        },
+        "  ... https, through the full CLI": {
+            "loginkit": lambda: time_link(
+                [
+                    *link,
+                    "--issuer",
+                    tls_issuer,
+                    "--client-id",
+                    "generic-cli",
+                    "--bind",
+                    "127.0.0.1",
+                ],
+                tls_env,
             ),
         },
     }
