@@ -4,10 +4,12 @@ full CLI for everything it leaves to it."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -88,12 +90,33 @@ def test_a_generic_sign_in_asks_once_and_says_what_the_full_cli_says(
     assert _without_link(fast.stderr) == _without_link(full.stderr)
 
 
-def test_a_first_sign_in_without_a_home_goes_through_the_full_cli(xdg: dict[str, str]) -> None:
+def _modes(root: Path) -> dict[str, int]:
+    return {
+        str(path.relative_to(root)): path.stat().st_mode & 0o777
+        for path in sorted(root.rglob("*"))
+        if path.is_dir()
+    }
+
+
+def test_a_first_sign_in_makes_the_provider_home_as_the_full_cli_does(tmp_path: Path) -> None:
+    fast_env = {"XDG_CONFIG_HOME": str(tmp_path / "fast")}
+    full_env = {"XDG_CONFIG_HOME": str(tmp_path / "full")}
+    loose = partial(os.umask, 0)  # a umask that would make everything world-writable
     with issuer() as server:
-        done = run_loginkit(*login(server), env=xdg)
-        assert done.returncode == 1 and "login_timed_out" in done.stderr
-        assert provider_home(server.url, CLIENT, xdg).is_dir(), "it made the home"
+        command = loginkit_command(*login(server), python_flags=("-X", "importtime"))
+        with spawn(command, env=fast_env, preexec=loose, until="Details:", wait=60) as run:
+            lines = run.head
+        link = next(i for i, line in enumerate(lines) if line.startswith(server.url))
+        before = {m.group(1) for m in map(IMPORTED.match, lines[:link]) if m}
+        assert before.isdisjoint(HEAVY), sorted(before & set(HEAVY))
         assert len(server.requests) == 1
+        command = loginkit_command(*login(server, "--bind", "127.0.0.1"))
+        with spawn(command, env=full_env, preexec=loose, until="Details:", wait=60):
+            pass
+    assert provider_home(server.url, CLIENT, fast_env).is_dir()
+    fast, full = _modes(tmp_path / "fast"), _modes(tmp_path / "full")
+    assert fast == full
+    assert set(fast.values()) == {0o700}, fast
 
 
 def test_a_failed_discovery_is_worded_by_the_full_cli(xdg: dict[str, str]) -> None:

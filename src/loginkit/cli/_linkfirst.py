@@ -94,12 +94,19 @@ def _is_generic(found: dict[str, str]) -> bool:
 def _home(found: dict[str, str]) -> str | None:
     """The existing home directory the full CLI would use, else None (it creates or reports;
     a ``~`` it expands the way pathlib does is left to it too). A generic provider's is its own
-    directory (``--codex-home`` still wins), never ``$CODEX_HOME``."""
+    directory (``--codex-home`` still wins), never ``$CODEX_HOME``; a first sign-in creates it
+    here as the full CLI would (missing parents too, each 0700 whatever the umask)."""
     home = found.get("codex-home") or ""
     if not home and _is_generic(found):
+        from loginkit.core._safefs import make_private_dirs
         from loginkit.store._layout import light_provider_home
 
         home = light_provider_home(found["issuer"], found["client-id"]) or ""
+        try:
+            if home and not os.path.lexists(home):
+                make_private_dirs(home)
+        except OSError:
+            return None  # the full CLI says why it cannot be made
         if not home:
             return None
     home = home or os.environ.get("CODEX_HOME") or ""

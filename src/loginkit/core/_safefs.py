@@ -23,7 +23,12 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from pathlib import Path
+
+# Not ``typing.TYPE_CHECKING``: the link-first start creates a provider's home with this module,
+# before typing or pathlib are loaded.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["make_private_dirs", "open_private_dir", "open_regular", "unsafe_reason"]
 
@@ -86,24 +91,25 @@ def open_private_dir(path: Path) -> int:
         raise
 
 
-def make_private_dirs(path: Path) -> None:
+def make_private_dirs(path: Path | str) -> None:
     """Create ``path`` and any missing parents, each 0700 whatever the umask; existing directories
     are left as they are. Raises :class:`OSError` (``FileExistsError`` when a non-directory is in
     the way)."""
     if os.path.lexists(path) and not os.path.isdir(path):
         raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
-    missing: list[Path] = []
-    current = path
+    missing: list[str] = []
+    current = os.fspath(path).rstrip("/") or "/"
     while not os.path.lexists(current):
         missing.append(current)
-        if current.parent == current:
+        parent = os.path.dirname(current) or "."
+        if parent == current:
             break
-        current = current.parent
+        current = parent
     for directory in reversed(missing):
         try:
             os.mkdir(directory, 0o700)
         except FileExistsError:
-            if not directory.is_dir():
+            if not os.path.isdir(directory):
                 raise
             continue  # made by someone else meanwhile: not ours to chmod
         os.chmod(directory, 0o700, follow_symlinks=False)
