@@ -14,9 +14,10 @@ round, interleaved, so machine noise hits each alike, and prints medians and rat
 - takeover: a second login on a port a first one holds (serving, waiting for its browser),
   until the second one's link;
 - the generic profile's link (one discovery request to a local issuer first, a provider signed
-  in to before: its home exists), link-first and through the full CLI, over plain http on
-  loopback and over https (a test CA trusted through ``SSL_CERT_DIR``, so TLS is verified for
-  real: the ``ssl`` import and the system roots are in the figure).
+  in to before: its home exists; and a first sign-in, which makes it), link-first and through
+  the full CLI, over plain http on loopback and over https (a test CA trusted through
+  ``SSL_CERT_DIR``, so TLS is verified for real: the ``ssl`` import and the system roots are
+  in the figure).
 
 The Codex binary is the one ``./dev setup`` installs under tests/codex; without it the Codex
 column is empty. Nothing is ever started on port 1455 while something else listens there (a
@@ -26,6 +27,7 @@ test of another engineer), so no one's sign-in is cancelled by the benchmark.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import platform
@@ -305,6 +307,12 @@ def cases(tmp: Path, bin_dir: Path, env: dict[str, str]) -> dict[str, dict[str, 
     tls_issuer, cert_dir = https_discovery_issuer(tmp)
     tls_env = {**env, "SSL_CERT_DIR": cert_dir}
     make_home(provider_home(tls_issuer, "generic-cli", tls_env))
+    fresh = itertools.count()
+
+    def first_sign_in() -> dict[str, str]:
+        """An environment whose XDG_CONFIG_HOME has no provider home yet."""
+        return {**env, "XDG_CONFIG_HOME": str(tmp / f"first-{next(fresh)}")}
+
     have_codex = os.access(CODEX, os.X_OK)
     table: dict[str, dict[str, Measure]] = {
         "python -c pass": {"python": lambda: time_exit([python, "-c", "pass"], env)},
@@ -353,6 +361,11 @@ def cases(tmp: Path, bin_dir: Path, env: dict[str, str]) -> dict[str, dict[str, 
             "loginkit": lambda: time_link(
                 [*link, "--issuer", issuer, "--client-id", "generic-cli", "--bind", "127.0.0.1"],
                 env,
+            ),
+        },
+        "generic profile, first sign-in": {
+            "loginkit": lambda: time_link(
+                [*link, "--issuer", issuer, "--client-id", "generic-cli"], first_sign_in()
             ),
         },
         "generic profile over https": {

@@ -9,7 +9,6 @@ import re
 import signal
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -98,10 +97,14 @@ def _modes(root: Path) -> dict[str, int]:
     }
 
 
+def loose() -> None:
+    """In the child: a umask that would make every new directory world-writable."""
+    os.umask(0)
+
+
 def test_a_first_sign_in_makes_the_provider_home_as_the_full_cli_does(tmp_path: Path) -> None:
     fast_env = {"XDG_CONFIG_HOME": str(tmp_path / "fast")}
     full_env = {"XDG_CONFIG_HOME": str(tmp_path / "full")}
-    loose = partial(os.umask, 0)  # a umask that would make everything world-writable
     with issuer() as server:
         command = loginkit_command(*login(server), python_flags=("-X", "importtime"))
         with spawn(command, env=fast_env, preexec=loose, until="Details:", wait=60) as run:
