@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import socket
 import ssl
-from collections.abc import Iterator
+import subprocess
+from contextlib import AbstractContextManager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,7 +15,7 @@ import pytest
 import trustme
 from hypothesis import given
 from hypothesis import strategies as st
-from support.discovery import document, http_answer, issuer, plain
+from support.discovery import Issuer, document, http_answer, issuer, plain
 
 from loginkit.core._exceptions import DiscoveryError
 from loginkit.core._profiles import generic_profile
@@ -166,34 +167,38 @@ def test_what_only_the_full_client_can_apply_is_left_to_it(
 
 
 @pytest.fixture
-def https_issuer() -> Iterator[tuple[str, trustme.CA]]:
-    """An https issuer on 127.0.0.1 with a certificate from a test CA."""
+def test_ca(tmp_path: Path) -> tuple[trustme.CA, str]:
+    """A test CA, and a hashed certificate directory (``openssl rehash``) that trusts it."""
     ca = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_context)
-    with issuer(plain, tls=server_context) as server:
-        yield server.url, ca
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    ca.cert_pem.write_to_path(str(certs / "test-ca.pem"))
+    subprocess.run(["openssl", "rehash", str(certs)], check=True, capture_output=True)
+    return ca, str(certs)
 
 
-def test_https_is_read_with_the_system_roots_and_verified(
-    https_issuer: tuple[str, trustme.CA], monkeypatch: pytest.MonkeyPatch
+def _https_issuer(ca: trustme.CA, *names: str) -> AbstractContextManager[Issuer]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*names).configure_cert(context)
+    return issuer(plain, tls=context)
+
+
+def test_https_is_read_with_the_hashed_system_roots_and_verified(
+    test_ca: tuple[trustme.CA, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url, ca = https_issuer
+    ca, certs = test_ca
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    assert fetch_discovery(url, connect=2, read=2) is None, (
-        "an unknown CA is left to the full client"
-    )
-    original = ssl.create_default_context
-
-    def trusting(*args: object, **kwargs: object) -> ssl.SSLContext:
-        context = original()
-        ca.configure_trust(context)
-        return context
-
-    monkeypatch.setattr(ssl, "create_default_context", trusting)
-    found = fetch_discovery(url, connect=2, read=2)
-    assert found is not None and found.document is not None
-    assert found.document["issuer"] == url
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    with _https_issuer(ca, "127.0.0.1") as server:
+        assert fetch_discovery(server.url, connect=2, read=2) is None, (
+            "an unknown root: asked again"
+        )
+        monkeypatch.setenv("SSL_CERT_DIR", certs)
+        found = fetch_discovery(server.url, connect=2, read=2)
+        assert found is not None and found.document is not None
+        assert found.document["issuer"] == server.url
+    with _https_issuer(ca, "localhost") as server:
+        assert fetch_discovery(server.url, connect=2, read=2) is None, "not 127.0.0.1's certificate"
 
 
 def test_the_provider_takes_the_answer_instead_of_asking_again() -> None:
