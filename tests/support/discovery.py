@@ -52,9 +52,13 @@ def plain(issuer: str) -> bytes:
 
 
 class Issuer:
-    def __init__(self, script: Script, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, script: Script, tls: ssl.SSLContext | None = None, *, drip: bool = False
+    ) -> None:
         self.script = script
         self.tls = tls
+        #: Send the answer one byte per segment (a slow or hostile server).
+        self.drip = drip
         self.requests: list[str] = []
         self.connections = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -88,7 +92,12 @@ class Issuer:
             if answer is None:
                 self._closed.wait(120)  # hang until the test ends
                 return
-            conn.sendall(answer)
+            if self.drip:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                for byte in answer:
+                    conn.sendall(bytes([byte]))
+            else:
+                conn.sendall(answer)
             conn.shutdown(socket.SHUT_WR)
         except (OSError, ssl.SSLError):
             return
@@ -103,10 +112,12 @@ class Issuer:
 
 
 @contextmanager
-def issuer(script: Script = plain, tls: ssl.SSLContext | None = None) -> Iterator[Issuer]:
+def issuer(
+    script: Script = plain, tls: ssl.SSLContext | None = None, *, drip: bool = False
+) -> Iterator[Issuer]:
     """A running :class:`Issuer` answering with ``script`` (default: a usable document), over
-    TLS with ``tls`` (a server context)."""
-    server = Issuer(script, tls)
+    TLS with ``tls`` (a server context), one byte per segment with ``drip``."""
+    server = Issuer(script, tls, drip=drip)
     threading.Thread(target=server.serve, daemon=True).start()
     try:
         yield server

@@ -15,7 +15,7 @@ import pytest
 import trustme
 from hypothesis import given
 from hypothesis import strategies as st
-from support.discovery import Issuer, document, http_answer, issuer, plain
+from support.discovery import Issuer, Script, document, http_answer, issuer, plain
 
 from loginkit.core._exceptions import DiscoveryError
 from loginkit.core._profiles import generic_profile
@@ -25,6 +25,7 @@ from loginkit.oauth._wellknown import (
     TIMED_OUT_CONNECTING,
     TIMED_OUT_WAITING,
     Discovered,
+    _Dechunker,
     fetch_discovery,
     split_url,
 )
@@ -354,3 +355,46 @@ def test_an_endpoint_keeps_its_query_and_one_with_a_fragment_is_refused() -> Non
         with pytest.raises(DiscoveryError, match="no usable authorization_endpoint"):
             provider.discover(authorize=True)
         provider.close()
+
+
+def _chunked_answer(url: str) -> bytes:
+    body = json.dumps(document(url)).encode()
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(body[i : i + 50]), body[i : i + 50]) for i in range(0, len(body), 50)
+    )
+    return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n"
+
+
+@pytest.mark.parametrize("script", [plain, _chunked_answer], ids=["length", "chunked"])
+def test_a_document_dripped_one_byte_per_segment_is_read(script: Script) -> None:
+    with issuer(script, drip=True) as server:
+        found = fetch_discovery(server.url)
+        assert found is not None and found.document == document(server.url)
+
+
+@given(
+    body=st.binary(max_size=3000),
+    sizes=st.lists(st.integers(1, 700), min_size=1, max_size=20),
+    cuts=st.lists(st.integers(1, 400), max_size=40),
+    extension=st.sampled_from([b"", b";name=value", b" ;x"]),
+    trailer=st.sampled_from([b"", b"X-Digest: abc\r\n"]),
+)
+def test_the_dechunker_reads_any_split_of_any_chunking(
+    body: bytes, sizes: list[int], cuts: list[int], extension: bytes, trailer: bytes
+) -> None:
+    encoded, at, turn = b"", 0, 0
+    while at < len(body):
+        piece = body[at : at + sizes[turn % len(sizes)]]
+        encoded += b"%X%s\r\n%s\r\n" % (len(piece), extension, piece)
+        at, turn = at + len(piece), turn + 1
+    encoded += b"0\r\n" + trailer + b"\r\n"
+    dechunker = _Dechunker()
+    start = 0
+    for cut in [*cuts, len(encoded)]:
+        assert not dechunker.done, "done before the last byte"
+        dechunker.feed(encoded[start : start + cut])
+        start += cut
+        if start >= len(encoded):
+            break
+    dechunker.feed(encoded[start:])
+    assert dechunker.done and bytes(dechunker.body) == body

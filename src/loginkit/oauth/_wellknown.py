@@ -219,31 +219,63 @@ def _connect(url: SplitUrl, deadline: float, connect: float) -> _socket.socket:
     raise _Doubt
 
 
-def _chunked(data: bytes) -> bytes | None:
-    """The body of a complete ``Transfer-Encoding: chunked`` message, None while incomplete;
-    :class:`_Doubt` for anything malformed."""
-    body = bytearray()
-    at = 0
-    while True:
-        end = data.find(b"\r\n", at)
-        if end < 0:
-            if len(data) - at > 1024:
-                raise _Doubt
-            return None
-        size_text = data[at:end].split(b";", 1)[0].strip()
-        if not size_text or len(size_text) > 8 or not all(chr(c) in _HEX for c in size_text):
-            raise _Doubt
-        size = int(size_text, 16)
-        at = end + 2
-        if size == 0:
-            trailer_end = data.find(b"\r\n\r\n", at - 2)
-            return bytes(body) if trailer_end >= 0 else None
-        if len(data) < at + size + 2:
-            return None
-        if data[at + size : at + size + 2] != b"\r\n":
-            raise _Doubt
-        body += data[at : at + size]
-        at += size + 2
+class _Dechunker:
+    """An incremental ``Transfer-Encoding: chunked`` decoder (RFC 9112 section 7.1), sans IO:
+    :meth:`feed` it what arrives; :attr:`done` once the last chunk and the trailer are in. Each
+    byte is looked at a bounded number of times, so a body dripped one byte per segment costs
+    no more than one sent at once; anything malformed (or a size line, trailer or body over the
+    caps) raises :class:`_Doubt`."""
+
+    __slots__ = ("body", "buffer", "done", "left", "state")
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.body = bytearray()
+        self.state = "size"  # size -> data -> crlf -> size ... -> trailer -> done
+        self.left = 0
+        self.done = False
+
+    def feed(self, data: bytes) -> None:
+        self.buffer += data
+        while not self.done:
+            if self.state in ("size", "trailer"):
+                end = self.buffer.find(b"\r\n")
+                if end < 0:
+                    if len(self.buffer) > (1024 if self.state == "size" else MAX_HEAD):
+                        raise _Doubt
+                    return
+                line = bytes(self.buffer[:end])
+                del self.buffer[: end + 2]
+                if self.state == "trailer":
+                    self.done = not line  # trailer fields until an empty line
+                    continue
+                size_text = line.split(b";", 1)[0].strip()
+                if (
+                    not size_text
+                    or len(size_text) > 8
+                    or not all(chr(c) in _HEX for c in size_text)
+                ):
+                    raise _Doubt
+                self.left = int(size_text, 16)
+                self.state = "data" if self.left else "trailer"
+            elif self.state == "data":
+                take = min(self.left, len(self.buffer))
+                if not take:
+                    return
+                self.body += self.buffer[:take]
+                del self.buffer[:take]
+                self.left -= take
+                if len(self.body) > MAX_RESPONSE_BODY:
+                    raise _Doubt  # the full client reports the cap
+                if not self.left:
+                    self.state = "crlf"
+            else:  # "crlf" after a chunk's data
+                if len(self.buffer) < 2:
+                    return
+                if self.buffer[:2] != b"\r\n":
+                    raise _Doubt
+                del self.buffer[:2]
+                self.state = "size"
 
 
 def _head(raw: bytes) -> tuple[int, dict[str, str]]:
@@ -279,21 +311,22 @@ def _exchange(sock: _socket.socket, request: bytes, deadline: float, read: float
     try:
         sock.settimeout(budget())
         sock.sendall(request)
-        data = b""
+        data = bytearray()
         head_end = -1
         while head_end < 0:
             sock.settimeout(budget())
             chunk = sock.recv(65536)
             if not chunk:
                 raise _Doubt
+            # Only the new bytes (and the three before them) can complete the blank line.
             data += chunk
-            head_end = data.find(b"\r\n\r\n")
+            head_end = data.find(b"\r\n\r\n", max(0, len(data) - len(chunk) - 3))
             if head_end < 0 and len(data) > MAX_HEAD:
                 raise _Doubt
-        status, headers = _head(data[:head_end])
+        status, headers = _head(bytes(data[:head_end]))
         if status != 200:
             raise _Doubt  # the full client says what the status means
-        data = data[head_end + 4 :]
+        rest = bytes(data[head_end + 4 :])
         encoding = headers.get("transfer-encoding")
         length_text = headers.get("content-length")
         if encoding is not None and (encoding.lower() != "chunked" or length_text is not None):
@@ -307,22 +340,25 @@ def _exchange(sock: _socket.socket, request: bytes, deadline: float, read: float
             length = int(length_text)
             if length > MAX_RESPONSE_BODY:
                 raise _Doubt
+        dechunker = _Dechunker() if encoding is not None else None
+        body = bytearray()
         while True:
-            if length is not None and len(data) >= length:
-                return data[:length]
-            if encoding is not None:
-                body = _chunked(data)
-                if body is not None:
-                    return body
-            if len(data) > MAX_RESPONSE_BODY + MAX_HEAD:
-                raise _Doubt  # the full client reports the cap
+            if dechunker is not None:
+                dechunker.feed(rest)
+                if dechunker.done:
+                    return bytes(dechunker.body)
+            else:
+                body += rest
+                if length is not None and len(body) >= length:
+                    return bytes(body[:length])
+                if len(body) > MAX_RESPONSE_BODY:
+                    raise _Doubt  # the full client reports the cap
             sock.settimeout(budget())
-            chunk = sock.recv(65536)
-            if not chunk:
-                if length is None and encoding is None:
-                    return data  # the body ends with the connection
+            rest = sock.recv(65536)
+            if not rest:
+                if length is None and dechunker is None:
+                    return bytes(body)  # the body ends with the connection
                 raise _Doubt
-            data += chunk
     except TimeoutError:
         raise _TimedOut(TIMED_OUT_WAITING) from None
     except OSError:
