@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -133,28 +134,54 @@ def test_a_failed_discovery_is_worded_by_the_full_cli(xdg: dict[str, str]) -> No
     assert "/authorize" not in fast.stderr, "no link without a document"
 
 
-def _short_budgets(*args: str) -> list[str]:
-    """``loginkit ARGS`` with the light GET's read and whole-request budgets cut to 0.5 s."""
-    program = [
-        sys.executable,
-        "-c",
-        "import sys, loginkit.oauth._wellknown as w; w.DEFAULT_READ = w.DEFAULT_TOTAL = 0.5;"
-        " from loginkit.cli import main; sys.exit(main())",
-    ]
-    return loginkit_command(*args, program=program)
+#: ``loginkit`` with the read and whole-request budgets of every request (the light GET's and
+#: the full client's alike) cut to 0.5 s.
+SHORT_BUDGETS = [
+    sys.executable,
+    "-c",
+    "import sys, loginkit.core._budgets as b; b.DEFAULT_READ = b.DEFAULT_TOTAL = 0.5;"
+    " from loginkit.cli import main; sys.exit(main())",
+]
 
 
-def test_a_provider_that_never_answers_is_waited_for_once(xdg: dict[str, str]) -> None:
+def test_a_provider_that_never_answers_is_waited_for_once_and_worded_alike(
+    xdg: dict[str, str],
+) -> None:
     with issuer(lambda url: None) as server:
         provider_home_for(server, xdg)
-        command = _short_budgets(*login(server))
-        with spawn(command, env=xdg, until="Details:", wait=30) as run:
-            code = run.proc.wait(10)
-            output = "".join(run.head)
+        fast = run_loginkit(*login(server), env=xdg, program=SHORT_BUDGETS)
         assert server.connections == 1, "the full CLI took the timeout, it did not ask again"
-    assert code == 1
-    assert "provider_discovery_failed" in output
-    assert "/.well-known/openid-configuration: timed out waiting for a response" in output
+        full = run_loginkit(*login(server, "--bind", "127.0.0.1"), env=xdg, program=SHORT_BUDGETS)
+        assert server.connections == 2
+    assert fast.returncode == full.returncode == 1
+    assert "provider_discovery_failed" in fast.stderr
+    assert "/.well-known/openid-configuration: timed out waiting for a response" in fast.stderr
+    assert fast.stderr == full.stderr
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "issuer_url",
+    [
+        pytest.param(f"http://127.0.0.1:{_closed_port()}", id="connection refused"),
+        pytest.param("https://login.nonexistent.invalid", id="name not found"),
+    ],
+)
+def test_a_provider_that_cannot_be_reached_is_worded_as_the_full_cli_words_it(
+    issuer_url: str, xdg: dict[str, str]
+) -> None:
+    make_home(provider_home(issuer_url, CLIENT, xdg))
+    args = ["login", *QUICK, "--issuer", issuer_url, "--client-id", CLIENT]
+    fast = run_loginkit(*args, env=xdg)
+    full = run_loginkit(*args, "--bind", "127.0.0.1", env=xdg)
+    assert fast.returncode == full.returncode == 1
+    assert "provider_discovery_failed" in fast.stderr and "connection failed" in fast.stderr
+    assert fast.stderr == full.stderr
 
 
 def _interrupt_while_asking(server: Issuer, env: dict[str, str], *extra: str) -> tuple[int, str]:

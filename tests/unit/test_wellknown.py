@@ -19,6 +19,7 @@ from support.discovery import Issuer, Script, document, http_answer, issuer, pla
 
 from loginkit.core._exceptions import DiscoveryError
 from loginkit.core._profiles import generic_profile
+from loginkit.oauth import _wellknown
 from loginkit.oauth._pkce import build_authorize_url
 from loginkit.oauth._provider import Provider
 from loginkit.oauth._wellknown import (
@@ -27,6 +28,7 @@ from loginkit.oauth._wellknown import (
     Discovered,
     _Dechunker,
     fetch_discovery,
+    issuer_matches,
     split_url,
 )
 from loginkit.signin._prelinked import generic_link, prelink
@@ -100,6 +102,16 @@ LEFT_TO_THE_FULL_CLIENT = {
     "over the cap": lambda url: http_answer(b" " * (1024 * 1024 + 1) + b"{}"),
     "not http": lambda url: b"SSH-2.0-OpenSSH_9.6\r\n\r\n",
     "closed early": lambda url: b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{",
+    "header name not a token": lambda url: http_answer(
+        json.dumps(document(url)).encode(), headers=("X(y): z",)
+    ),
+    "control character in a value": lambda url: http_answer(
+        json.dumps(document(url)).encode(), headers=("X-Note: a\x00b",)
+    ),
+    "endpoint repeats a parameter": lambda url: _body(
+        url, authorization_endpoint=f"{url}/authorize?response_type=token"
+    ),
+    "issuer with two slashes": lambda url: _body(url, issuer=f"{url}//"),
 }
 
 
@@ -114,7 +126,7 @@ def test_a_provider_that_never_answers_is_a_timeout_handed_on() -> None:
     with issuer(lambda url: None) as server:
         found = fetch_discovery(server.url, read=0.3)
         assert found is not None and found.document is None
-        assert found.failure == TIMED_OUT_WAITING
+        assert found.failure == f"{TIMED_OUT_WAITING}: timed out"
         assert server.connections == 1
 
 
@@ -124,7 +136,7 @@ def test_the_whole_request_has_one_deadline() -> None:
 
     with issuer(drip) as server:
         found = fetch_discovery(server.url, read=5, total=0.3)
-        assert found is not None and found.failure == TIMED_OUT_WAITING
+        assert found is not None and found.failure == f"{TIMED_OUT_WAITING}: timed out"
 
 
 def test_a_connect_that_times_out_is_a_timeout_handed_on() -> None:
@@ -139,17 +151,30 @@ def test_a_connect_that_times_out_is_a_timeout_handed_on() -> None:
             fillers.append(filler)
         port = listener.getsockname()[1]
         found = fetch_discovery(f"http://127.0.0.1:{port}", connect=0.3)
-        assert found is not None and found.failure == TIMED_OUT_CONNECTING
+        assert found is not None and found.failure == f"{TIMED_OUT_CONNECTING}: timed out"
     finally:
         for filler in fillers:
             filler.close()
         listener.close()
 
 
+def test_a_refused_connection_is_handed_on_in_the_full_clients_words() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    found = fetch_discovery(f"http://127.0.0.1:{port}")
+    assert found is not None and found.document is None
+    assert found.failure == "connection failed: [Errno 111] Connection refused"
+
+
 @pytest.mark.parametrize(
     ("issuer_url", "env"),
     [
         ("http://idp.example.com", {}),  # plain http beyond loopback: the full client refuses
+        ("http://127.0.0.08:9", {}),  # no address to inet_aton: a name for the resolver
+        ("http://127.0.0.010:9", {}),
+        ("http://127.0.0.1:9", {"CODEX_CA_CERTIFICATE": "/etc/corp-ca.pem"}),
+        ("http://127.0.0.1:9", {"SSL_CERT_FILE": "/etc/corp-ca.pem"}),
         ("http://127.0.0.1:9", {"HTTPS_PROXY": "http://proxy:3128"}),
         ("http://127.0.0.1:9", {"all_proxy": "socks5://proxy:1080"}),
         ("https://127.0.0.1:9", {"CODEX_CA_CERTIFICATE": "/etc/corp-ca.pem"}),
@@ -398,3 +423,46 @@ def test_the_dechunker_reads_any_split_of_any_chunking(
             break
     dechunker.feed(encoded[start:])
     assert dechunker.done and bytes(dechunker.body) == body
+
+
+def test_every_address_is_tried_as_the_full_client_tries_them(
+    monkeypatch: pytest.MonkeyPatch, test_ca: tuple[trustme.CA, str]
+) -> None:
+    # A family this kernel makes no TCP socket of, then a listener whose accept queue is full
+    # (a blackhole), then the issuer: the first two are skipped as socket.create_connection
+    # (the full client's) skips them. (https: plain http goes to loopback addresses only.)
+    ca, certs = test_ca
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setenv("SSL_CERT_DIR", certs)
+    blackhole = socket.create_server(("127.0.0.1", 0), backlog=0)
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(blackhole.getsockname())
+        fillers.append(filler)
+    try:
+        with _https_issuer(ca, "127.0.0.1") as server:
+            stream = socket.SOCK_STREAM
+            answers = [
+                (socket.AF_PACKET, stream, 0, "", ("lo", 0)),
+                (socket.AF_INET, stream, 6, "", blackhole.getsockname()),
+                (socket.AF_INET, stream, 6, "", ("127.0.0.1", server.port)),
+            ]
+            resolver = _wellknown._socket  # type: ignore[attr-defined]
+            monkeypatch.setattr(resolver, "getaddrinfo", lambda *args: answers)
+            found = fetch_discovery(server.url, connect=0.3)
+            assert found is not None and found.document == document(server.url)
+    finally:
+        for filler in fillers:
+            filler.close()
+        blackhole.close()
+
+
+def test_the_issuer_must_be_identical_but_for_one_trailing_slash() -> None:
+    assert issuer_matches("https://idp.example", "https://idp.example")
+    assert issuer_matches("https://idp.example/", "https://idp.example")
+    assert issuer_matches("https://idp.example", "https://idp.example/")
+    assert not issuer_matches("https://idp.example//", "https://idp.example")
+    assert not issuer_matches("https://IDP.example", "https://idp.example")
+    assert not issuer_matches(["https://idp.example"], "https://idp.example")

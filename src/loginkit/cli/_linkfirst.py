@@ -206,7 +206,7 @@ def fast_login(argv: list[str]) -> int | None:
             return _interrupted(checked)
         if discovered is None:
             return None  # not answered here: the full CLI asks and words what went wrong
-        if discovered.document is None:  # a budget ran out: not asked a second time
+        if discovered.document is None:  # it failed as the full client would: not asked again
             from loginkit.cli._main import main as full_main
 
             return full_main(argv, discovered=discovered)
@@ -216,7 +216,12 @@ def fast_login(argv: list[str]) -> int | None:
         spec = generic_link(endpoint, checked["client-id"])
     ready = prelink(int(checked["port"]), spec)
     if ready is None:
-        return None
+        if discovered is None:
+            return None
+        from loginkit.cli._main import main as full_main
+
+        # The port is the full CLI's to retry or report; the document is not asked for again.
+        return full_main(argv, discovered=discovered)
     ready.discovered = discovered
     try:
         if discovered is not None:

@@ -97,6 +97,26 @@ def generate_nonce() -> str:
     return _b64url(os.urandom(32))
 
 
+#: Every parameter :func:`authorize_url` may write: an endpoint whose own query names one is
+#: unusable (RFC 6749 section 3.1: a parameter MUST NOT be included more than once).
+AUTHORIZE_PARAMETERS = frozenset(
+    {
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "code_challenge",
+        "code_challenge_method",
+        "state",
+        "nonce",
+        "originator",
+        "allowed_workspace_id",
+        "id_token_add_organizations",
+        "codex_cli_simplified_flow",
+    }
+)
+
+
 def authorize_url(
     endpoint: str,
     *,

@@ -10,17 +10,19 @@ scanner. It answers only the plain case, with the full client's rules, never loo
 
 - plain ``http`` only to a loopback host (the full client refuses any other unless
   ``LOGINKIT_ALLOW_INSECURE_HTTP=1``; with that opt-in, the full client asks);
-- no proxy variable set, and for ``https`` no ``CODEX_CA_CERTIFICATE``: those are the full
-  client's to apply;
+- no proxy variable, no ``CODEX_CA_CERTIFICATE`` and no ``SSL_CERT_FILE`` but OpenSSL's
+  default: those are the full client's to apply;
 - the same connect, read and whole-request budgets (:mod:`loginkit.core._budgets`) and the same
   1 MiB body cap; no redirect followed;
 - ``200`` with a JSON object that names this issuer (:func:`issuer_matches`) and has both
   endpoints a browser sign-in needs (:func:`missing_endpoints`, :data:`BROWSER_ENDPOINTS`).
 
-Anything else (another status, a TLS or DNS failure, a body the parser doubts) returns None and
-the full CLI asks again and words the failure: a second request only when the first failed. A
-budget that ran out returns a :class:`Discovered` with ``failure`` set instead, so the person does
-not wait for the same timeout twice. Builtin modules only (``ssl`` for ``https``).
+A failure the full client would meet the same way (a budget that ran out, a name that does not
+resolve, a connection refused on every address) returns a :class:`Discovered` with ``failure``
+set, in the full client's words, so the person does not wait for it twice. Anything else
+(another status, a TLS failure, a body the parser doubts) returns None and the full CLI asks
+again and words it: a second request only when the first could not be used. Builtin modules
+only (``ssl`` for ``https``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ TIMED_OUT_WAITING = "timed out waiting for a response"
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
 _PATH_CHARS = _HOST_CHARS | frozenset("_~/%!$&'()*+,;=:")
 _HEX = frozenset("0123456789abcdefABCDEF")
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz")
 
 
 def discovery_url(issuer: str) -> str:
@@ -57,8 +60,11 @@ def discovery_url(issuer: str) -> str:
 
 def issuer_matches(named: object, issuer: str) -> bool:
     """Whether the document's ``issuer`` value ``named`` is this issuer (Discovery 1.0 section
-    4.3: it MUST be identical; a trailing slash is the only difference forgiven)."""
-    return isinstance(named, str) and named.rstrip("/") == issuer.rstrip("/")
+    4.3: it MUST be identical; one trailing slash is the only difference forgiven, since
+    ``--issuer`` is typed by a person)."""
+    if not isinstance(named, str):
+        return False
+    return named in (issuer, issuer + "/") or named + "/" == issuer
 
 
 def missing_endpoints(
@@ -76,9 +82,21 @@ def missing_endpoints(
             and value.lower().startswith(("https://", "http://"))
             and "#" not in value
         )
+        if usable and name == "authorization_endpoint" and isinstance(value, str):
+            usable = not _names_our_parameters(value)
         if not usable:
             missing.append(name)
     return missing
+
+
+def _names_our_parameters(endpoint: str) -> bool:
+    """Whether the endpoint's own query names a parameter the sign-in adds (RFC 6749 section
+    3.1: a parameter MUST NOT appear more than once), or hides one in percent-encoding."""
+    from loginkit.oauth._pkce import AUTHORIZE_PARAMETERS
+
+    query = endpoint.partition("?")[2]
+    keys = [pair.partition("=")[0] for pair in query.split("&") if pair]
+    return any(key in AUTHORIZE_PARAMETERS or "%" in key or "+" in key for key in keys)
 
 
 class SplitUrl:
@@ -142,8 +160,9 @@ def split_url(url: str) -> SplitUrl | None:
 
 class Discovered:
     """What the link-first start learned about one issuer's document: the ``document``
-    (checked: a JSON object naming this issuer, with both endpoints), or, when a budget ran
-    out, ``failure`` (the full client's words for it). Handed to the run's
+    (checked: a JSON object naming this issuer, with both endpoints), or, when the request
+    failed as the full client's would (a budget ran out, no connection could be made),
+    ``failure`` (the full client's words for it). Handed to the run's
     :class:`~loginkit.oauth._provider.Provider` (``seed``), so the document is asked for once."""
 
     __slots__ = ("document", "failure", "issuer")
@@ -161,31 +180,48 @@ class Discovered:
 
 
 def _is_loopback(hostname: str) -> bool:
+    """``localhost``, ``::1`` or 127.0.0.0/8 in canonical dotted decimal (``127.0.0.08`` is no
+    address to ``inet_aton``, so the resolver would look it up as a name)."""
     if hostname in {"localhost", "::1"}:
         return True
     parts = hostname.split(".")
     return (
         len(parts) == 4
         and parts[0] == "127"
-        and all(p.isdigit() and p.isascii() and int(p) < 256 for p in parts)
+        and all(p.isdigit() and p.isascii() and p == str(int(p)) and int(p) < 256 for p in parts)
     )
 
 
-def _environment_allows(scheme: str) -> bool:
-    """No proxy variable, and for ``https`` no ``CODEX_CA_CERTIFICATE``: the full client's to
-    apply. (``SSL_CERT_FILE`` is checked in :func:`_tls`.)"""
+def _is_loopback_address(address: str) -> bool:
+    """An address ``getaddrinfo`` returned is a loopback one."""
+    return address == "::1" or (address.startswith("127.") and _is_loopback(address))
+
+
+def _environment_allows() -> bool:
+    """No proxy variable, no ``CODEX_CA_CERTIFICATE`` and no ``SSL_CERT_FILE`` other than
+    OpenSSL's own default: the full client applies them (and refuses a bundle it cannot read
+    before any link, even for a plain-http issuer)."""
     for name, value in os.environ.items():
         lowered = name.lower()
         if not value.strip():
             continue
         if lowered.endswith("_proxy") and lowered != "no_proxy":
             return False
-        if name == "CODEX_CA_CERTIFICATE" and scheme == "https":
+        if name == "CODEX_CA_CERTIFICATE":
             return False
+        if name == "SSL_CERT_FILE":
+            import _ssl
+
+            default = _ssl.get_default_verify_paths()[1]
+            if os.path.realpath(value.strip()) != os.path.realpath(default):
+                return False
     return True
 
 
-class _TimedOut(Exception):
+class _HandOn(Exception):
+    """A failure the full client would meet the same way (a budget ran out, a connection or
+    name lookup failed), in its words: handed on so the person does not wait twice."""
+
     def __init__(self, words: str) -> None:
         super().__init__(words)
         self.words = words
@@ -195,28 +231,42 @@ class _Doubt(Exception):
     """Anything the light GET does not answer: the full client asks and words it."""
 
 
+def _failed_to_connect(exc: OSError) -> _HandOn:
+    """The full client's words for a connection that could not be made."""
+    if isinstance(exc, TimeoutError):
+        return _HandOn(f"{TIMED_OUT_CONNECTING}: {exc}")
+    return _HandOn(f"connection failed: {exc}")
+
+
 def _connect(url: SplitUrl, deadline: float, connect: float) -> _socket.socket:
+    """A connection to the first address that answers, each tried within the connect budget,
+    as ``socket.create_connection`` (the full client's) does; the last failure is handed on."""
     import time
 
     try:
         # ASCII bytes: a str would load the idna codec (and ``re``, ``stringprep``) first.
         host = url.hostname.encode("ascii")
         infos = _socket.getaddrinfo(host, url.port, 0, _socket.SOCK_STREAM)
-    except OSError:
-        raise _Doubt from None
+    except OSError as exc:
+        raise _failed_to_connect(exc) from None
+    if url.scheme == "http" and not all(_is_loopback_address(str(info[4][0])) for info in infos):
+        raise _Doubt  # plain http goes to loopback only: the full client decides the rest
+    last: OSError | None = None
     for family, kind, proto, _name, address in infos:
-        sock = _socket.socket(family, kind, proto)
+        try:
+            sock = _socket.socket(family, kind, proto)
+        except OSError as exc:  # EAFNOSUPPORT without IPv6, EMFILE
+            last = exc
+            continue
         try:
             sock.settimeout(max(0.001, min(connect, deadline - time.monotonic())))
             sock.connect(address)
-        except TimeoutError:
+        except OSError as exc:
             sock.close()
-            raise _TimedOut(TIMED_OUT_CONNECTING) from None
-        except OSError:
-            sock.close()
+            last = exc
             continue
         return sock
-    raise _Doubt
+    raise _failed_to_connect(last) if last is not None else _Doubt
 
 
 class _Dechunker:
@@ -290,11 +340,15 @@ def _head(raw: bytes) -> tuple[int, dict[str, str]]:
     for line in lines[1:]:
         name, colon, value = line.partition(":")
         name = name.lower()
-        if not colon or not name or name != name.strip() or " " in name:
-            raise _Doubt  # a header line that is no header: the full client decides
+        # RFC 9110 5.1/5.5: a token for the name, no control character in the value (as h11,
+        # the full client's parser, insists).
+        if not colon or not name or not all(ch in _TOKEN for ch in name):
+            raise _Doubt
+        if any((ch < " " and ch != "\t") or ch == "\x7f" for ch in value):
+            raise _Doubt
         if name in headers and name in ("content-length", "transfer-encoding", "content-encoding"):
             raise _Doubt  # framing said twice
-        headers[name] = value.strip()
+        headers[name] = value.strip(" \t")
     return int(code), headers
 
 
@@ -305,7 +359,7 @@ def _exchange(sock: _socket.socket, request: bytes, deadline: float, read: float
     def budget() -> float:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise _TimedOut(TIMED_OUT_WAITING)
+            raise _HandOn(f"{TIMED_OUT_WAITING}: the whole request took longer than its deadline")
         return min(read, left)
 
     try:
@@ -359,8 +413,8 @@ def _exchange(sock: _socket.socket, request: bytes, deadline: float, read: float
                 if length is None and dechunker is None:
                     return bytes(body)  # the body ends with the connection
                 raise _Doubt
-    except TimeoutError:
-        raise _TimedOut(TIMED_OUT_WAITING) from None
+    except TimeoutError as exc:
+        raise _HandOn(f"{TIMED_OUT_WAITING}: {exc}") from None
     except OSError:
         raise _Doubt from None
 
@@ -381,7 +435,7 @@ def fetch_discovery(
     import time
 
     url = split_url(discovery_url(issuer))
-    if url is None or not _environment_allows(url.scheme):
+    if url is None or not _environment_allows():
         return None
     if url.scheme == "http" and not _is_loopback(url.hostname):
         return None
@@ -402,10 +456,10 @@ def fetch_discovery(
             body = _exchange(sock, request, deadline, read)
         finally:
             sock.close()
-    except _TimedOut as exc:
+    except _HandOn as exc:
         return Discovered(issuer, None, exc.words)
-    except _Doubt:
-        return None
+    except (_Doubt, OSError, ValueError):
+        return None  # (OSError, ValueError: a backstop; the steps above raise neither)
     document = loads(body.decode("utf-8", "replace"))
     if (
         not isinstance(document, dict)
@@ -430,24 +484,20 @@ def _tls(sock: _socket.socket, hostname: str, deadline: float, connect: float) -
     import ssl
     import time
 
-    paths = ssl.get_default_verify_paths()
-    custom = os.environ.get("SSL_CERT_FILE", "").strip()
-    if not paths.capath or (
-        custom and os.path.realpath(custom) != os.path.realpath(paths.openssl_cafile)
-    ):
-        # No hashed directory; or a bundle the full client adds to the roots and reports when it
-        # cannot be read (here it would be skipped in silence).
+    capath = ssl.get_default_verify_paths().capath
+    if not capath:  # no hashed directory here: the full client, with the whole bundle
         sock.close()
         raise _Doubt
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, host names checked
-    context.load_verify_locations(capath=paths.capath)
+    # The default context's protocol floor and verify flags (3.13 adds X509_STRICT), with only
+    # the hashed directory as roots.
+    context = ssl.create_default_context(capath=capath)
     plain = socket.socket(fileno=sock.detach())
     try:
         plain.settimeout(max(0.001, min(connect, deadline - time.monotonic())))
         return context.wrap_socket(plain, server_hostname=hostname)
-    except TimeoutError:
+    except TimeoutError as exc:
         plain.close()
-        raise _TimedOut(TIMED_OUT_CONNECTING) from None
+        raise _HandOn(f"{TIMED_OUT_CONNECTING}: {exc}") from None
     except (OSError, ssl.SSLError, ValueError):
         plain.close()
         raise _Doubt from None
