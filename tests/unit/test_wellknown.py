@@ -19,18 +19,11 @@ from support.discovery import Issuer, Script, document, http_answer, issuer, pla
 
 from loginkit.core._exceptions import DiscoveryError
 from loginkit.core._profiles import generic_profile
-from loginkit.oauth import _wellknown
+from loginkit.oauth import _lighthttp
+from loginkit.oauth._lighthttp import TIMED_OUT_CONNECTING, TIMED_OUT_WAITING, Dechunker, split_url
 from loginkit.oauth._pkce import build_authorize_url
 from loginkit.oauth._provider import Provider
-from loginkit.oauth._wellknown import (
-    TIMED_OUT_CONNECTING,
-    TIMED_OUT_WAITING,
-    Discovered,
-    _Dechunker,
-    fetch_discovery,
-    issuer_matches,
-    split_url,
-)
+from loginkit.oauth._wellknown import Discovered, fetch_discovery, issuer_matches
 from loginkit.signin._prelinked import generic_link, prelink
 from loginkit.store._home import provider_home
 from loginkit.store._layout import light_provider_home
@@ -413,7 +406,7 @@ def test_the_dechunker_reads_any_split_of_any_chunking(
         encoded += b"%X%s\r\n%s\r\n" % (len(piece), extension, piece)
         at, turn = at + len(piece), turn + 1
     encoded += b"0\r\n" + trailer + b"\r\n"
-    dechunker = _Dechunker()
+    dechunker = Dechunker()
     start = 0
     for cut in [*cuts, len(encoded)]:
         assert not dechunker.done, "done before the last byte"
@@ -449,7 +442,7 @@ def test_every_address_is_tried_as_the_full_client_tries_them(
                 (socket.AF_INET, stream, 6, "", blackhole.getsockname()),
                 (socket.AF_INET, stream, 6, "", ("127.0.0.1", server.port)),
             ]
-            resolver = _wellknown._socket  # type: ignore[attr-defined]
+            resolver = _lighthttp._socket  # type: ignore[attr-defined]
             monkeypatch.setattr(resolver, "getaddrinfo", lambda *args: answers)
             found = fetch_discovery(server.url, connect=0.3)
             assert found is not None and found.document == document(server.url)

@@ -2,7 +2,7 @@
 
 :func:`loginkit.store._home.provider_home` (the full CLI) and the link-first start both name the
 directory with :func:`provider_dir_name`, so they cannot drift; the link-first start splits the
-issuer with :func:`loginkit.oauth._wellknown.split_url` (equal to ``urllib.parse.urlsplit`` for
+issuer with :func:`loginkit.oauth._lighthttp.split_url` (equal to ``urllib.parse.urlsplit`` for
 every issuer it accepts) and gives up (None) on anything it doubts.
 """
 
@@ -28,7 +28,7 @@ def light_provider_home(issuer: str, client_id: str) -> str | None:
     """The path :func:`loginkit.store._home.provider_home` gives, as a string, or None when
     only the full code can say (an issuer the light split doubts, an unusual
     ``XDG_CONFIG_HOME`` or home directory that pathlib would normalise)."""
-    from loginkit.oauth._wellknown import split_url
+    from loginkit.oauth._lighthttp import split_url
 
     parts = split_url(issuer.rstrip("/"))
     base = os.environ.get("XDG_CONFIG_HOME", "")
