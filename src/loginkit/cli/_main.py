@@ -81,16 +81,31 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+class _StableHelp(argparse.HelpFormatter):
+    """Help laid out the same on every Python: an option with aliases shows its value after each
+    name (``--codex-home CODEX_HOME, --home CODEX_HOME``), as up to 3.12; 3.13's argparse shows
+    it once, which would make ``--help`` (and its snapshots) differ by interpreter."""
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if not action.option_strings or action.nargs == 0:
+            return super()._format_action_invocation(action)
+        value = self._format_args(action, self._get_default_metavar_for_optional(action))
+        return ", ".join(f"{option} {value}" for option in action.option_strings)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loginkit",
         description="Sign in from the terminal through your browser (Codex-compatible).",
+        formatter_class=_StableHelp,
     )
     parser.add_argument(
         "-V", "--version", action=_VersionAction, help="print the version of loginkit and exit"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    login = sub.add_parser("login", help="sign in (browser by default)")
+    login = sub.add_parser(
+        "login", help="sign in (browser by default)", formatter_class=_StableHelp
+    )
     _common(login)
     login.add_argument(
         "--port",
@@ -155,7 +170,9 @@ def _build_parser() -> argparse.ArgumentParser:
         help="with --device-auth: do not draw the link as a QR code on the terminal",
     )
     login_sub = login.add_subparsers(dest="login_command", metavar="ACTION")
-    status = login_sub.add_parser("status", help="show who is signed in")
+    status = login_sub.add_parser(
+        "status", help="show who is signed in", formatter_class=_StableHelp
+    )
     _common(status, nested=True)
     status.add_argument(
         "--json",
@@ -163,9 +180,15 @@ def _build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="print the status as JSON on stdout",
     )
-    logout = sub.add_parser("logout", help="remove stored credentials from every store")
+    logout = sub.add_parser(
+        "logout", help="remove stored credentials from every store", formatter_class=_StableHelp
+    )
     _common(logout)
-    token = sub.add_parser("token", help="print a valid access token (refreshing it if needed)")
+    token = sub.add_parser(
+        "token",
+        help="print a valid access token (refreshing it if needed)",
+        formatter_class=_StableHelp,
+    )
     _common(token)
     token.add_argument(
         "--min-validity",
@@ -174,7 +197,9 @@ def _build_parser() -> argparse.ArgumentParser:
         help="refresh first if the token expires within this many seconds (default: %(default)s)",
     )
     doctor = sub.add_parser(
-        "doctor", help="say what would stop a sign-in here, before signing in (opens nothing)"
+        "doctor",
+        help="say what would stop a sign-in here, before signing in (opens nothing)",
+        formatter_class=_StableHelp,
     )
     _common(doctor)
     doctor.add_argument(
