@@ -228,3 +228,18 @@ def test_a_provider_home_of_its_own_keeps_a_log_that_names_no_other_program(
     log = (home / "log" / "loginkit-login.log").read_text()
     assert log.count("starting browser login flow") == 2, "link-first and full CLI alike"
     assert sorted(p.name for p in (codex_style / "log").iterdir()) == ["codex-login.log"]
+
+
+def test_a_busy_port_after_discovery_is_the_full_clis_without_a_second_request(
+    xdg: dict[str, str],
+) -> None:
+    # Something that is no login server holds the port: the link-first start cannot have it,
+    # the full CLI retries and reports, with the document it was handed.
+    with socket.create_server(("127.0.0.1", 0)) as holder, issuer() as server:
+        port = str(holder.getsockname()[1])
+        provider_home_for(server, xdg)
+        args = ["login", "--port", port, "--no-browser", "--timeout", "1"]
+        done = run_loginkit(*args, "--issuer", server.url, "--client-id", CLIENT, env=xdg)
+        assert len(server.requests) == 1
+    assert done.returncode == 1
+    assert "local_server_unavailable" in done.stderr

@@ -6,9 +6,10 @@ A person is waiting for the link; everything else can wait for the person. For a
 and only then imports the CLI, which adopts the bound socket, the PKCE pair, the state (and a
 generic provider's nonce and discovery document) and goes on exactly as if it had made them.
 A generic provider (``--client-id`` other than Codex's) is asked for its discovery document
-first, once, by :func:`loginkit.oauth._wellknown.fetch_discovery`. Anything else (another flag, a
-port that is taken, a ``config.toml`` that restricts the sign-in, a home directory to create, a
-proxy, any doubt) returns None and the full CLI does everything, with the same texts.
+first, once, by :func:`loginkit.oauth._wellknown.fetch_discovery` (its own home is made here on
+a first sign-in). Anything else (another flag, a port that is taken, a ``config.toml`` that
+restricts the sign-in, a Codex home to create, a proxy, any doubt) returns None and the full CLI
+does everything, with the same texts.
 
 This module and what it imports (:mod:`loginkit.signin._prelinked`, the listener, PKCE, the
 authorize URL, the profile constants, the link text, the light discovery GET) import only builtin
@@ -206,21 +207,20 @@ def fast_login(argv: list[str]) -> int | None:
             return _interrupted(checked)
         if discovered is None:
             return None  # not answered here: the full CLI asks and words what went wrong
-        if discovered.document is None:  # it failed as the full client would: not asked again
-            from loginkit.cli._main import main as full_main
-
-            return full_main(argv, discovered=discovered)
-        endpoint = discovered.document["authorization_endpoint"]
-        if not isinstance(endpoint, str):  # checked by fetch_discovery; for the type checker
-            return None
-        spec = generic_link(endpoint, checked["client-id"])
-    ready = prelink(int(checked["port"]), spec)
+        if discovered.document is not None:
+            endpoint = discovered.document["authorization_endpoint"]
+            if not isinstance(endpoint, str):  # checked by fetch_discovery; for the type checker
+                return None
+            spec = generic_link(endpoint, checked["client-id"])
+    # A discovery that failed as the full client's would (nothing to link to), or a port that
+    # cannot be had: the full CLI reports or retries, and the provider is not asked again.
+    usable = discovered is None or discovered.document is not None
+    ready = prelink(int(checked["port"]), spec) if usable else None
     if ready is None:
         if discovered is None:
             return None
         from loginkit.cli._main import main as full_main
 
-        # The port is the full CLI's to retry or report; the document is not asked for again.
         return full_main(argv, discovered=discovered)
     ready.discovered = discovered
     try:
