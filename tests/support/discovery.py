@@ -123,3 +123,25 @@ def issuer(
         yield server
     finally:
         server.close()
+
+
+#: A usable document as a template: ``{issuer}`` is filled in by :func:`discovery_server`.
+DOC = json.dumps(
+    {
+        "issuer": "{issuer}",
+        "authorization_endpoint": "{issuer}/authorize",
+        "token_endpoint": "{issuer}/token",
+        "jwks_uri": "{issuer}/jwks",
+    }
+).encode()
+
+
+@contextmanager
+def discovery_server(status: int, body: bytes) -> Iterator[str]:
+    """An issuer whose discovery answer is ``status`` + ``body`` (``{issuer}`` filled in): its
+    URL. The same server as :func:`issuer`, for tests that need only a status and a body."""
+    from http import HTTPStatus
+
+    line = f"{status} {HTTPStatus(status).phrase}"
+    with issuer(lambda url: http_answer(body.replace(b"{issuer}", url.encode()), line)) as server:
+        yield server.url

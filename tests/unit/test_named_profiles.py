@@ -7,9 +7,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from support.cli_runner import run_loginkit
+from support.discovery import DOC, discovery_server
 from syrupy.assertion import SnapshotAssertion
 
-from .discovery_server import DOC, discovery_server
 from .snapshot_ext import TextSnapshot
 
 PROFILE = """

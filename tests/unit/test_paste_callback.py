@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from support.cli_runner import run_loginkit
+from support.discovery import DOC, discovery_server
 from support.loopback import http_get
 from support.tty_cli import tty_login
 from syrupy.assertion import SnapshotAssertion
 
 from loginkit.loopback._paste import pasted_callback_target
 
-from .discovery_server import DOC, discovery_server
 from .fake_issuer import FakeIssuer
 from .helpers import normalise
 from .snapshot_ext import TextSnapshot
