@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 from support.cli_runner import run_loginkit
+from support.discovery import DOC, discovery_server
 from syrupy.assertion import SnapshotAssertion
 
-from .discovery_server import DOC, discovery_server
 from .snapshot_ext import TextSnapshot
+
+#: A document without the endpoint a browser sign-in sends the person to.
+NO_AUTHORIZE = DOC.replace(b'"authorization_endpoint": "{issuer}/authorize", ', b"")
 
 
 def closed_port() -> int:
@@ -47,8 +50,9 @@ def sign_in(home: Path, issuer: str) -> tuple[int, str, float]:
         (200, b"<html>a login page</html>", "is not a JSON discovery document"),
         (500, b"oops", "answered 500 Internal Server Error"),
         (200, DOC.replace(b'"{issuer}"', b'"https://elsewhere.example"'), "describes the issuer"),
+        (200, NO_AUTHORIZE, "gives no usable authorization_endpoint"),
     ],
-    ids=["404", "not-json", "500", "another-issuer"],
+    ids=["404", "not-json", "500", "another-issuer", "no-authorization-endpoint"],
 )
 def test_a_bad_discovery_document_ends_before_any_link(
     home: Path, status: int, body: bytes, reason: str
@@ -79,6 +83,17 @@ def test_the_discovery_failure_block(home: Path, snapshot: SnapshotAssertion) ->
         text = err.replace(issuer, "http://127.0.0.1:<ISSUER_PORT>")
     assert code == 1
     assert text == snapshot(extension_class=TextSnapshot, name="discovery_404")
+
+
+def test_the_missing_endpoint_block(home: Path, snapshot: SnapshotAssertion) -> None:
+    assert b"authorization_endpoint" not in NO_AUTHORIZE
+    with discovery_server(200, NO_AUTHORIZE) as issuer:
+        code, err, _ = sign_in(home, issuer)
+        text = err.replace(issuer, "http://127.0.0.1:<ISSUER_PORT>")
+    assert code == 1
+    assert text == snapshot(
+        extension_class=TextSnapshot, name="discovery_no_authorization_endpoint"
+    )
 
 
 def test_a_good_document_still_shows_the_link(home: Path) -> None:
